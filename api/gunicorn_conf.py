@@ -1,0 +1,25 @@
+"""gunicorn settings for the API; bind, workers and threads come from BRAiN settings."""
+
+from __future__ import annotations
+
+from brain.config import get_settings
+
+_s = get_settings()
+
+bind = f"{_s.api_host}:{_s.api_port}"
+workers = _s.api_workers
+threads = _s.api_threads
+worker_class = "gthread"
+keepalive = 5
+timeout = 60
+graceful_timeout = 10
+accesslog = None
+errorlog = "-"
+loglevel = _s.log_level.lower()
+
+
+def child_exit(server, worker) -> None:
+    # Drop a dead worker's live gauges from the summed /metrics.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

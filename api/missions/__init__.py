@@ -1,0 +1,1 @@
+"""The missions resource: enqueue, read, list, cancel, info."""

@@ -1,0 +1,42 @@
+"""The Agent interface every mission handler implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import marshmallow as ma
+
+if TYPE_CHECKING:
+    from brain.agents.context import RunContext
+
+RISK_TIERS = ("SAFE", "STANDARD", "RESTRICTED")
+
+
+class PayloadInvalid(ValueError):
+    """The agent rejects a payload; `messages` maps field names to problems."""
+
+    def __init__(self, messages: dict[str, Any]) -> None:
+        super().__init__(str(messages))
+        self.messages = messages
+
+
+class Agent:
+    """A named handler: validates a payload at enqueue, runs it on a worker."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    risk_tier: ClassVar[str] = "STANDARD"
+    default_timeout_s: ClassVar[int | None] = None
+    payload_schema: ClassVar[type[ma.Schema] | None] = None
+
+    def validate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Return the payload to store, or raise PayloadInvalid."""
+        if self.payload_schema is None:
+            return payload
+        try:
+            return self.payload_schema().load(payload)
+        except ma.ValidationError as exc:
+            raise PayloadInvalid(exc.normalized_messages()) from None
+
+    def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
+        raise NotImplementedError

@@ -1,0 +1,30 @@
+"""The `brain` command: one group, sub-commands in sibling modules."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from brain.cli import db, missions, profile, serve
+from brain.errors import BrainError
+
+
+@click.group()
+def cli() -> None:
+    """BRAiN: mission orchestration for AI agents."""
+
+
+cli.add_command(profile.profile)
+cli.add_command(db.db)
+cli.add_command(missions.missions)
+for command in serve.COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except BrainError as exc:
+        click.echo(f"brain: error: {exc}", err=True)
+        sys.exit(2)

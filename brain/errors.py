@@ -1,0 +1,108 @@
+"""The one exception tree every layer raises and the API maps to HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BrainError(Exception):
+    """Base of every error BRAiN raises on purpose."""
+
+    error = "brain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(BrainError):
+    """A setting is missing or malformed; start-up must stop."""
+
+    error = "config_error"
+
+
+class SchemaOutOfDate(BrainError):
+    """The database schema is behind the code's migrations."""
+
+    error = "schema_out_of_date"
+
+
+class NotFound(BrainError):
+    error = "not_found"
+
+
+class Conflict(BrainError):
+    error = "conflict"
+
+
+class IdempotencyConflict(Conflict):
+    error = "idempotency_conflict"
+
+
+class InvalidMission(BrainError):
+    """The mission cannot be accepted (unknown agent, payload the agent rejects)."""
+
+    error = "validation_failed"
+
+    def __init__(self, message: str, field: str, messages: list[str]) -> None:
+        super().__init__(message)
+        self.field = field
+        self.messages = messages
+
+
+class PolicyDenied(BrainError):
+    error = "policy_denied"
+
+
+class DependencyUnavailable(BrainError):
+    error = "dependency_unavailable"
+
+
+class AgentError(BrainError):
+    """Raised by agents for a clear, expected failure (a provider error, bad reply)."""
+
+    error = "agent_error"
+
+
+class RetryableAgentError(AgentError):
+    """An agent failure worth retrying (a provider outage, a rate limit)."""
+
+    error = "agent_retryable"
+
+
+class RailError(BrainError):
+    """A rail refused or stopped a mission; carries the NeuroRail code and final status."""
+
+    code = "NR-E000"
+    status = "failed"
+
+
+class TimedOut(RailError):
+    code = "NR-E001"
+    status = "timed_out"
+
+
+class OverBudget(RailError):
+    code = "NR-E002"
+    status = "over_budget"
+
+
+class CircuitOpen(RailError):
+    code = "NR-E003"
+    status = "failed"
+
+
+class AgentFailed(RailError):
+    code = "NR-E004"
+    status = "failed"
+
+
+class WorkerLost(RailError):
+    code = "NR-E005"
+    status = "failed"
+
+
+class Expired(RailError):
+    code = "NR-E006"
+    status = "expired"

@@ -1,0 +1,49 @@
+"""The mission row: the single source of truth about a mission's state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from brain.db import Base, UTCDateTime, utcnow
+
+PRIORITIES = ("LOW", "NORMAL", "HIGH", "CRITICAL")
+STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
+FINAL_STATUSES = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
+
+
+class Mission(Base):
+    __tablename__ = "missions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant: Mapped[str] = mapped_column(String(64), default="default")
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    priority: Mapped[str] = mapped_column(String(10), default="NORMAL")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    result: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    timeout_s: Mapped[int | None] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index("ix_missions_created", "created_at", "id"),
+        Index("ix_missions_status_created", "status", "created_at", "id"),
+        Index("ix_missions_agent_created", "agent", "created_at", "id"),
+        Index("ix_missions_status_dispatched", "status", "dispatched_at"),
+        Index("uq_missions_tenant_idempotency_key", "tenant", "idempotency_key", unique=True),
+    )

@@ -1,0 +1,1 @@
+"""Domain logic; functions take a session (and a Redis client), never Flask or Celery."""

@@ -1,0 +1,64 @@
+"""The shared-state Redis client (breakers, budgets, leases, cancel flags, heartbeats)."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+
+from brain.config import Settings
+
+_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+
+
+def ensure_embedded(settings: Settings) -> None:
+    """On the minimal profile, start the embedded Redis if nobody has yet."""
+    if settings.embedded_redis:
+        from brain.embedded_redis import ensure_running
+
+        ensure_running(settings.data_dir)
+
+
+def get_redis(settings: Settings) -> redis.Redis:
+    """One client (connection pool) per URL per process; redis-py resets pools after fork."""
+    with _lock:
+        client = _clients.get(settings.redis_url)
+        if client is None:
+            ensure_embedded(settings)
+            client = redis.Redis.from_url(
+                settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                health_check_interval=30,
+            )
+            _clients[settings.redis_url] = client
+        return client
+
+
+# Key names in one place so every process agrees on them.
+def cancel_key(mission_id: str) -> str:
+    return f"brain:cancel:{mission_id}"
+
+
+def lease_key(mission_id: str) -> str:
+    return f"brain:lease:{mission_id}"
+
+
+def worker_key(hostname: str) -> str:
+    return f"brain:worker:{hostname}"
+
+
+WORKER_KEY_PATTERN = "brain:worker:*"
+
+
+def get_broker_redis(settings: Settings) -> redis.Redis:
+    """A plain Redis client on the broker (queue depths); same server as state by default."""
+    url = settings.broker_url
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url[len("redis+socket://"):]
+    if url == settings.redis_url:
+        return get_redis(settings)
+    with _lock:
+        client = _clients.get(url)
+        if client is None:
+            client = _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        return client

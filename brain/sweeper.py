@@ -1,0 +1,111 @@
+"""The sweeper: publish missions whose message was lost, requeue missions whose worker died."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+import redis
+
+from brain import metrics
+from brain.config import Settings
+from brain.db import session_scope, utcnow
+from brain.dispatch import effective_timeout, publish, queue_keys
+from brain.lease import lease_alive
+from brain.services import execution
+from brain.services.missions import mark_dispatched
+from brain.state import get_redis
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+log = logging.getLogger("brain.sweeper")
+
+SWEEP_LOCK = "brain:sweep:lock"
+# A row younger than this is probably being published right now by the API.
+PUBLISH_GRACE_S = 2
+
+
+def queue_depth(client: redis.Redis) -> int:
+    pipe = client.pipeline(transaction=False)
+    for key in queue_keys():
+        pipe.llen(key)
+    return sum(pipe.execute())
+
+
+def sweep(app: Celery, settings: Settings) -> dict[str, int]:
+    """One pass; several beat processes may race, so one Redis lock lets one sweep at a time."""
+    client = get_redis(settings)
+    if not client.set(SWEEP_LOCK, "1", nx=True, ex=max(1, settings.sweep_interval_s)):
+        return {"skipped": 1}
+    try:
+        return {
+            "lost_workers": _recover_lost_runs(settings, client),
+            "undispatched": _publish_undispatched(app, settings),
+            "stale": _republish_stale(app, settings, client),
+        }
+    finally:
+        client.delete(SWEEP_LOCK)
+
+
+def _publish_all(app: Celery, settings: Settings, missions: list, reason: str) -> int:
+    sent = []
+    for mission in missions:
+        try:
+            publish(app, settings, mission)
+        except Exception as exc:  # noqa: BLE001 - broker still down: try next sweep
+            log.warning("sweeper could not publish mission %s: %s", mission.id, exc)
+            break
+        sent.append(mission.id)
+    if sent:
+        with session_scope(settings.database_url) as session:
+            mark_dispatched(session, sent)
+        metrics.MISSIONS_REDISPATCHED.labels(reason).inc(len(sent))
+        log.info("sweeper published %d mission(s) (%s)", len(sent), reason)
+    return len(sent)
+
+
+def _publish_undispatched(app: Celery, settings: Settings) -> int:
+    cutoff = utcnow() - dt.timedelta(seconds=PUBLISH_GRACE_S)
+    with session_scope(settings.database_url) as session:
+        missions = execution.undispatched(session, cutoff)
+    return _publish_all(app, settings, missions, "never_published")
+
+
+def _republish_stale(app: Celery, settings: Settings, client: redis.Redis) -> int:
+    # Only when the broker holds nothing: then a long-queued row's message is gone.
+    if queue_depth(client):
+        return 0
+    cutoff = utcnow() - dt.timedelta(seconds=settings.redispatch_after_s)
+    with session_scope(settings.database_url) as session:
+        missions = execution.dispatched_before(session, cutoff)
+    return _publish_all(app, settings, missions, "message_lost")
+
+
+def _recover_lost_runs(settings: Settings, client: redis.Redis) -> int:
+    """A running mission without a live lease lost its worker: requeue it, or give up."""
+    cutoff = utcnow() - dt.timedelta(seconds=settings.lease_ttl_s)
+    with session_scope(settings.database_url) as session:
+        running = execution.running_started_before(session, cutoff)
+        if not running:
+            return 0
+        alive = lease_alive(client, [str(m.id) for m in running])
+        recovered = 0
+        for mission in running:
+            if alive[str(mission.id)]:
+                continue
+            recovered += _recover_one(session, settings, mission)
+    return recovered
+
+
+def _recover_one(session, settings: Settings, mission) -> int:
+    limit = effective_timeout(settings, mission.agent, mission.timeout_s) + settings.time_limit_grace_s
+    if mission.started_at and utcnow() - mission.started_at > dt.timedelta(seconds=limit):
+        error = {"code": "NR-E001", "message": "time limit exceeded (its worker was lost)"}
+        return int(execution.finish(session, mission, "timed_out", error=error, attempt=mission.attempts))
+    if mission.attempts >= settings.max_attempts:
+        error = {"code": "NR-E005", "message": f"worker lost {mission.attempts} time(s); giving up"}
+        return int(execution.finish(session, mission, "failed", error=error, attempt=mission.attempts))
+    log.warning("mission %s lost its worker (attempt %d); requeueing", mission.id, mission.attempts)
+    return int(execution.requeue(session, mission, "worker_lost"))

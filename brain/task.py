@@ -1,0 +1,52 @@
+"""BrainTask: the Celery task base class that runs missions and handles hard time limits."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from billiard.exceptions import TimeLimitExceeded
+from celery import Task
+
+from brain import metrics
+from brain.config import get_settings
+from brain.db import session_scope
+from brain.models import Mission
+from brain.services import execution
+from brain.state import get_redis, lease_key
+
+log = logging.getLogger("brain.task")
+
+
+class BrainTask(Task):
+    """Late ack, requeue on worker loss, no result backend: the database holds the state."""
+
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+        # Celery calls this in the worker's main process when the hard time limit
+        # killed the child: nobody else will record the outcome.
+        if isinstance(exc, TimeLimitExceeded) and args:
+            self._record_hard_timeout(str(args[0]))
+
+    def _record_hard_timeout(self, mission_id: str) -> None:
+        settings = get_settings()
+        try:
+            mid = uuid.UUID(mission_id)
+        except ValueError:
+            return
+        with session_scope(settings.database_url) as session:
+            mission = session.get(Mission, mid)
+            if mission is None:
+                return
+            moved = execution.finish(
+                session, mission, "timed_out",
+                error={"code": "NR-E001", "message": "hard time limit exceeded; the agent was killed"},
+            )
+        get_redis(settings).delete(lease_key(mission_id))
+        if moved:
+            metrics.MISSIONS_FINISHED.labels(mission.agent, "timed_out").inc()
+        log.warning("mission %s killed at its hard time limit", mission_id)

@@ -1,0 +1,1 @@
+"""Alembic migrations for BRAiN's database (SQLite and PostgreSQL)."""

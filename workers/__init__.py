@@ -1,0 +1,1 @@
+"""Worker process concerns: pool checks, per-process hooks, the metrics endpoint."""

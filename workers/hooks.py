@@ -1,0 +1,90 @@
+"""Celery signal handlers: schema check at start, engine disposal after fork, metrics, heartbeat."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+
+from celery import signals
+
+from brain.config import get_settings
+from brain.db import dispose_engines
+from brain.errors import BrainError
+from brain.schema import require_current
+from brain.state import get_redis, worker_key
+
+log = logging.getLogger("brain.worker")
+
+POOLS_WITHOUT_TIME_LIMITS = {"threads", "solo", "gevent", "eventlet"}
+HEARTBEAT_S = 5
+
+
+@signals.worker_init.connect
+def check_schema(sender=None, **_) -> None:
+    settings = get_settings()
+    try:
+        require_current(settings.database_url)
+    except BrainError as exc:
+        print(f"brain: error: {exc}", file=sys.stderr)
+        # SystemExit passes through Celery's signal dispatch and stops start-up.
+        raise SystemExit(2) from None
+    pool = getattr(getattr(sender, "pool_cls", None), "__module__", "") or ""
+    if any(name in pool for name in POOLS_WITHOUT_TIME_LIMITS):
+        log.warning("the %s pool cannot enforce time limits: mission timeouts are only "
+                    "cooperative; run with the prefork pool to enforce them", pool.rsplit(".", 1)[-1])
+
+
+@signals.worker_process_init.connect
+def reset_after_fork(**_) -> None:
+    # Connections inherited from the parent must never be shared with it.
+    dispose_engines()
+
+
+@signals.worker_ready.connect
+def on_ready(sender=None, **_) -> None:
+    settings = get_settings()
+    _start_metrics_server(settings.worker_metrics_host, settings.worker_metrics_port)
+    hostname = getattr(sender, "hostname", None) or socket.gethostname()
+    concurrency = getattr(getattr(sender, "controller", None), "concurrency", None)
+    threading.Thread(target=_heartbeat, args=(settings, hostname, concurrency),
+                     name="brain-heartbeat", daemon=True).start()
+
+
+@signals.worker_shutdown.connect
+def on_shutdown(sender=None, **_) -> None:
+    hostname = getattr(sender, "hostname", None) or socket.gethostname()
+    try:
+        get_redis(get_settings()).delete(worker_key(hostname))
+    except Exception:  # noqa: BLE001 - shutting down anyway
+        pass
+
+
+def _heartbeat(settings, hostname: str, concurrency) -> None:
+    """Announce this node in Redis so the API can count live workers without a broadcast."""
+    client = get_redis(settings)
+    value = json.dumps({"hostname": hostname, "pid": os.getpid(), "concurrency": concurrency})
+    while True:
+        try:
+            client.set(worker_key(hostname), value, ex=HEARTBEAT_S * 3)
+        except Exception:  # noqa: BLE001 - Redis briefly away: next beat
+            pass
+        time.sleep(HEARTBEAT_S)
+
+
+def _start_metrics_server(host: str, port: int) -> None:
+    if not port:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+        log.info("worker metrics on port %d", port)
+    except OSError as exc:
+        log.warning("worker metrics port %d unavailable (%s); metrics endpoint off", port, exc)
