@@ -224,6 +224,8 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
         values["redis_url"] = f"unix://{Path(data_dir) / 'redis.sock'}"
     if not values["broker_url"]:
         values["broker_url"] = _broker_from_redis(values["redis_url"])
+    if not env.get("BRAIN_DEFAULT_TIMEOUT_S"):
+        values["default_timeout_s"] = min(values["default_timeout_s"], values["max_timeout_s"])
     if not values["visibility_timeout_s"]:
         values["visibility_timeout_s"] = values["max_timeout_s"] + values["time_limit_grace_s"] + 300
     settings = Settings(**values)

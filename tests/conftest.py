@@ -1,0 +1,53 @@
+"""Session fixtures: real PostgreSQL and Redis servers, and running BRAiN stacks per profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.servers import start_postgres, start_redis
+from tests.stack import Stack
+
+PROFILES = ("minimal", "standard")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, **overrides: str) -> Stack:
+    """A stack on its own database (and Redis db number on standard)."""
+    if profile == "standard":
+        pg = request.getfixturevalue("postgres")
+        redis_server = request.getfixturevalue("redis_server")
+        db_index = abs(hash(db_name)) % 15 + 1
+        redis_server.client().connection_pool.connection_kwargs["db"] = db_index
+        stack = Stack.create(profile, database_url=pg.create_database(db_name),
+                             redis_url=f"redis://127.0.0.1:{redis_server.port}/{db_index}", **overrides)
+    else:
+        stack = Stack.create(profile, **overrides)
+    return stack
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def stack(request: pytest.FixtureRequest):
+    """API (gunicorn, 2 workers) + one prefork worker node + beat, per profile."""
+    profile = request.param
+    name = f"{request.module.__name__.rsplit('.', 1)[-1]}_{profile}"
+    s = make_stack(profile, request, name)
+    try:
+        s.start_api()
+        s.start_worker(concurrency=2)
+        s.start_beat()
+        yield s
+    finally:
+        s.stop()

@@ -1,0 +1,195 @@
+"""A running BRAiN for end-to-end tests: API (gunicorn), worker nodes and beat as processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.servers import free_port, wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+FINAL = {"succeeded", "failed", "timed_out", "cancelled"}
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.popen.pid, sig)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+    def tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    """One profile's processes sharing one database and one Redis."""
+
+    profile: str
+    env: dict[str, str]
+    data_dir: str
+    procs: list[Proc] = field(default_factory=list)
+    api_url: str = ""
+
+    @classmethod
+    def create(cls, profile: str, database_url: str | None = None, redis_url: str | None = None,
+               **overrides: str) -> Stack:
+        data_dir = tempfile.mkdtemp(prefix="bt-", dir="/tmp")  # short: unix socket paths are limited
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN_", "PROMETHEUS_", "NEURORAIL_"))}
+        env.update({
+            "BRAIN_PROFILE": profile,
+            "BRAIN_DATA_DIR": data_dir,
+            "PYTHONPATH": str(REPO),
+            "BRAIN_AGENT_MODULES": "tests.agents",
+            "BRAIN_LEASE_TTL_S": "3",
+            "BRAIN_SWEEP_INTERVAL_S": "1",
+            "BRAIN_MAX_TIMEOUT_S": "120",
+            "BRAIN_TIME_LIMIT_GRACE_S": "2",
+            "BRAIN_API_WORKERS": "2",
+            "BRAIN_LOG_LEVEL": "INFO",
+        })
+        if database_url:
+            env["BRAIN_DATABASE_URL"] = database_url
+        if redis_url:
+            env["BRAIN_REDIS_URL"] = redis_url
+        env.update(overrides)
+        stack = cls(profile=profile, env=env, data_dir=data_dir)
+        stack.brain("db", "upgrade")
+        return stack
+
+    # processes ---------------------------------------------------------------
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Proc:
+        log = Path(self.data_dir) / f"{name}-{uuid.uuid4().hex[:6]}.log"
+        popen = subprocess.Popen(
+            args, cwd=REPO, env=env or self.env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        proc = Proc(name, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def brain(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "brain.cli", *args], cwd=REPO, env=env or self.env,
+                              capture_output=True, text=True, check=check, timeout=timeout)
+
+    def start_api(self, **overrides: str) -> tuple[Proc, str]:
+        port = free_port()
+        env = {**self.env, "BRAIN_API_PORT": str(port), **overrides}
+        proc = self.spawn("api", [sys.executable, "-m", "brain.cli", "api"], env)
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _live(url) or _dead(proc), 60, what=f"API on {url}")
+        assert proc.alive(), proc.tail()
+        if not self.api_url:
+            self.api_url = url
+        return proc, url
+
+    def start_worker(self, concurrency: int = 2, name: str | None = None, pool: str = "prefork",
+                     **overrides: str) -> Proc:
+        node = name or f"w{uuid.uuid4().hex[:6]}"
+        env = {**self.env, "BRAIN_WORKER_METRICS_PORT": str(free_port()), **overrides}
+        args = [sys.executable, "-m", "celery", "-A", "brain", "worker", "-P", pool, "-c", str(concurrency),
+                "-n", f"{node}@%h", "-l", "info", "--without-mingle", "--without-gossip"]
+        proc = self.spawn(f"worker-{node}", args, env)
+        proc.metrics_port = int(env["BRAIN_WORKER_METRICS_PORT"])  # type: ignore[attr-defined]
+        wait_for(lambda: "ready." in proc.tail(200) or _dead(proc), 60, what=f"worker {node}")
+        assert proc.alive(), proc.tail()
+        return proc
+
+    def start_beat(self) -> Proc:
+        schedule = os.path.join(self.data_dir, "beat-schedule")
+        return self.spawn("beat", [sys.executable, "-m", "celery", "-A", "brain", "beat", "-s", schedule,
+                                   "-l", "info"])
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        if self.profile == "minimal":
+            from brain.embedded_redis import stop
+
+            stop(self.data_dir)
+
+    # HTTP --------------------------------------------------------------------
+    def request(self, method: str, path: str, url: str | None = None, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, f"{url or self.api_url}{path}", **kwargs)
+
+    def submit(self, agent: str = "echo", payload: dict | None = None, url: str | None = None,
+               **fields: Any) -> dict:
+        body = {"name": fields.pop("name", f"{agent} mission"), "agent": agent, "payload": payload or {}, **fields}
+        resp = self.request("POST", "/api/missions", url=url, json=body)
+        assert resp.status_code == 202, resp.text
+        return resp.json()
+
+    def mission(self, mission_id: str) -> dict:
+        resp = self.request("GET", f"/api/missions/{mission_id}")
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def wait_status(self, mission_id: str, statuses: set[str] | str = FINAL, timeout: float = 60) -> dict:
+        wanted = {statuses} if isinstance(statuses, str) else statuses
+        last: dict = {}
+
+        def reached() -> bool:
+            nonlocal last
+            last = self.mission(mission_id)
+            return last["status"] in wanted
+
+        try:
+            wait_for(reached, timeout, 0.1, what=f"mission {mission_id} to reach {wanted}")
+        except TimeoutError:
+            logs = "\n".join(f"--- {p.name}\n{p.tail(30)}" for p in self.procs)
+            raise AssertionError(f"mission stuck: {last}\n{logs}") from None
+        return last
+
+    def events(self, mission_id: str) -> list[dict]:
+        """Audit events of a mission, read straight from the database."""
+        from sqlalchemy import create_engine, text
+
+        url = self.env.get("BRAIN_DATABASE_URL") or f"sqlite:///{self.data_dir}/brain.db"
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT type, data FROM events WHERE mission_id = :m ORDER BY id"),
+                    {"m": mission_id if url.startswith("postgres") else uuid.UUID(mission_id).hex},
+                ).all()
+        finally:
+            engine.dispose()
+        return [{"type": r[0], "data": r[1]} for r in rows]
+
+
+def _live(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/health/live", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _dead(proc: Proc) -> bool:
+    return not proc.alive()
