@@ -1,6 +1,6 @@
 """Celery settings (lowercase) derived from the active BRAiN profile."""
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from brain.config import get_settings
 from brain.dispatch import CONTROL_QUEUE, MISSION_QUEUE, PRIORITY_STEPS
@@ -37,7 +37,14 @@ worker_send_task_events = True
 task_send_sent_event = True
 worker_hijack_root_logger = False
 
-task_queues = (Queue(MISSION_QUEUE), Queue(CONTROL_QUEUE))
+# One exchange per queue: with a shared default exchange and routing key Redis
+# would copy every mission message into the control queue as well.
+task_queues = (
+    Queue(MISSION_QUEUE, Exchange(MISSION_QUEUE), routing_key=MISSION_QUEUE),
+    Queue(CONTROL_QUEUE, Exchange(CONTROL_QUEUE), routing_key=CONTROL_QUEUE),
+)
+task_default_exchange = MISSION_QUEUE
+task_default_routing_key = MISSION_QUEUE
 task_default_queue = MISSION_QUEUE
 task_routes = {"brain.sweep": {"queue": CONTROL_QUEUE}}
 task_publish_retry = True

@@ -72,7 +72,7 @@ def handle_brain_error(exc: BrainError):
     code = _status_for(exc)
     errors = None
     if isinstance(exc, InvalidMission):
-        errors = {"json": {exc.field: exc.messages}}
+        errors = {exc.location: {exc.field: exc.messages}}
     elif exc.details:
         errors = exc.details
     return jsonify(error_body(code, exc.message, exc.error, errors)), code

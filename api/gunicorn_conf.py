@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from brain import metrics_dir
 from brain.config import get_settings
+
+# Runs in the gunicorn master before the workers fork, so they all share one
+# multiprocess directory and /metrics sums them (also when gunicorn is run directly).
+metrics_dir.prepare("api")
 
 _s = get_settings()
 

@@ -45,10 +45,11 @@ class InvalidMission(BrainError):
 
     error = "validation_failed"
 
-    def __init__(self, message: str, field: str, messages: list[str]) -> None:
+    def __init__(self, message: str, field: str, messages: Any, location: str = "json") -> None:
         super().__init__(message)
         self.field = field
         self.messages = messages
+        self.location = location
 
 
 class PolicyDenied(BrainError):

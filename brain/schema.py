@@ -35,6 +35,11 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Revert migrations down to `revision` ("base" empties the schema)."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
 def current_revision(database_url: str) -> str | None:
     _ensure_sqlite_dir(database_url)
     with get_engine(database_url).connect() as conn:

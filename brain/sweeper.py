@@ -15,7 +15,7 @@ from brain.dispatch import effective_timeout, publish, queue_keys
 from brain.lease import lease_alive
 from brain.services import execution
 from brain.services.missions import mark_dispatched
-from brain.state import get_redis
+from brain.state import get_broker_redis, get_redis
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -75,7 +75,7 @@ def _publish_undispatched(app: Celery, settings: Settings) -> int:
 
 def _republish_stale(app: Celery, settings: Settings, client: redis.Redis) -> int:
     # Only when the broker holds nothing: then a long-queued row's message is gone.
-    if queue_depth(client):
+    if queue_depth(get_broker_redis(settings)):
         return 0
     cutoff = utcnow() - dt.timedelta(seconds=settings.redispatch_after_s)
     with session_scope(settings.database_url) as session:

@@ -38,15 +38,27 @@ def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, **ove
     return stack
 
 
-@pytest.fixture(scope="module", params=PROFILES)
+@pytest.fixture(scope="session", params=PROFILES)
 def stack(request: pytest.FixtureRequest):
-    """API (gunicorn, 2 workers) + one prefork worker node + beat, per profile."""
+    """API (gunicorn, 2 workers) + one prefork worker node + beat, per profile, shared."""
     profile = request.param
-    name = f"{request.module.__name__.rsplit('.', 1)[-1]}_{profile}"
-    s = make_stack(profile, request, name)
+    s = make_stack(profile, request, f"shared_{profile}")
     try:
         s.start_api()
         s.start_worker(concurrency=2)
+        s.start_beat()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(params=PROFILES)
+def bare_stack(request: pytest.FixtureRequest):
+    """A private stack with an API and beat but no worker: the test starts its own nodes."""
+    name = request.node.name.replace("[", "_").replace("]", "").replace("-", "_")[:50]
+    s = make_stack(request.param, request, name)
+    try:
+        s.start_api()
         s.start_beat()
         yield s
     finally:

@@ -127,6 +127,13 @@ class Stack:
                                    "-l", "info"])
 
     def stop(self) -> None:
+        # Signal every process first, then wait: shutdowns overlap instead of queueing.
+        for proc in self.procs:
+            if proc.alive():
+                try:
+                    os.killpg(proc.popen.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         for proc in reversed(self.procs):
             proc.stop()
         if self.profile == "minimal":

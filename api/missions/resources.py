@@ -39,7 +39,8 @@ def _enqueue(body: dict) -> tuple[Mission, int, dict[str, str]]:
     settings = _settings()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
-        raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-255 characters."])
+        raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-255 characters."],
+                             "headers")
     if body.get("timeout_s") and body["timeout_s"] > settings.max_timeout_s:
         raise InvalidMission("timeout_s too large", "timeout_s",
                              [f"Must be at most {settings.max_timeout_s} (BRAIN_MAX_TIMEOUT_S)."])
@@ -138,6 +139,7 @@ class MissionCancel(MethodView):
         settings = _settings()
         with session_scope(settings.database_url) as session:
             mission, was_running = service.cancel_mission(session, mission_id)
+        metrics.MISSIONS_FINISHED.labels(mission.agent, "cancelled").inc()
         get_redis(settings).set(cancel_key(str(mission_id)), 1, ex=7 * 86400)
         if was_running:
             celery_app = current_app.extensions["brain_celery"]

@@ -22,6 +22,15 @@ def upgrade(revision: str) -> None:
     click.echo(f"database at {schema.current_revision(settings.database_url)}")
 
 
+@db.command("downgrade")
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ("base" drops BRAiN's tables)."""
+    settings = get_settings()
+    schema.downgrade(settings.database_url, revision)
+    click.echo(f"database at {schema.current_revision(settings.database_url) or 'base'}")
+
+
 @db.command("current")
 def current() -> None:
     """Print the schema revision the database is at, and the newest one."""

@@ -68,6 +68,7 @@ def create_mission(
         if existing is not None:
             return _replay(existing, body_hash), False
     payload = validate_agent_payload(body["agent"], body.get("payload") or {})
+    now = utcnow()
     mission = Mission(
         id=uuid.uuid4(),
         tenant=tenant,
@@ -82,7 +83,9 @@ def create_mission(
         tags=list(body.get("tags") or []),
         idempotency_key=idempotency_key,
         request_hash=body_hash,
-        created_at=utcnow(),
+        created_at=now,
+        # Optimistic: the API publishes right after commit and clears this if that fails.
+        dispatched_at=now,
     )
     try:
         with session.begin_nested():

@@ -23,4 +23,4 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
             when = when.replace(tzinfo=dt.UTC)
         return when, uuid.UUID(id_)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidMission("invalid cursor", "cursor", ["Not a cursor returned by this API."]) from None
+        raise InvalidMission("invalid cursor", "cursor", ["Not a cursor returned by this API."], "query") from None

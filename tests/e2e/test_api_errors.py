@@ -1,0 +1,105 @@
+"""Every error over HTTP has the one JSON shape: never HTML, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SHAPE = {"code", "status", "error", "message", "request_id"}
+
+
+def _assert_shape(resp, code: int, error: str) -> dict:
+    assert resp.status_code == code, resp.text
+    assert resp.headers["Content-Type"].startswith("application/json")
+    body = resp.json()
+    assert SHAPE <= set(body), body
+    assert body["code"] == code and body["error"] == error
+    assert "Traceback" not in resp.text and "<html" not in resp.text.lower()
+    assert body["request_id"] == resp.headers["X-Request-ID"]
+    return body
+
+
+def test_malformed_json_400(stack):
+    resp = stack.request("POST", "/api/missions", data="{nope", headers={"Content-Type": "application/json"})
+    _assert_shape(resp, 400, "malformed_json")
+
+
+def test_non_utf8_body_400(stack):
+    resp = stack.request("POST", "/api/missions", data=b'{"name": "\xff\xfe"}',
+                         headers={"Content-Type": "application/json"})
+    _assert_shape(resp, 400, "malformed_json")
+
+
+def test_wrong_content_type_415(stack):
+    resp = stack.request("POST", "/api/missions", data="name=x", headers={"Content-Type": "text/plain"})
+    _assert_shape(resp, 415, "unsupported_media_type")
+
+
+def test_body_over_1mib_413(stack):
+    big = '{"name": "x", "agent": "echo", "payload": {"blob": "' + "a" * (1024 * 1024 + 10) + '"}}'
+    resp = stack.request("POST", "/api/missions", data=big, headers={"Content-Type": "application/json"})
+    _assert_shape(resp, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"agent": "echo"}, "name"),
+    ({"name": "", "agent": "echo"}, "name"),
+    ({"name": "x" * 201, "agent": "echo"}, "name"),
+    ({"name": "x", "agent": "echo", "priority": "URGENT"}, "priority"),
+    ({"name": "x", "agent": "echo", "timeout_s": 0}, "timeout_s"),
+    ({"name": "x", "agent": "echo", "timeout_s": 86401}, "timeout_s"),
+    ({"name": "x", "agent": "echo", "payload": [1, 2]}, "payload"),
+    ({"name": "x", "agent": "echo", "tags": "a"}, "tags"),
+    ({"name": "x", "agent": "echo", "surprise": 1}, "surprise"),
+    ({"name": "x", "agent": "no.such.agent"}, "agent"),
+    ({"name": "x", "agent": "sleep", "payload": {"seconds": "soon"}}, "payload"),
+])
+def test_validation_422_names_the_field(stack, body, field):
+    resp = stack.request("POST", "/api/missions", json=body)
+    err = _assert_shape(resp, 422, "validation_failed")
+    assert field in err["errors"]["json"], err
+
+
+def test_timeout_above_configured_max_422(stack):
+    resp = stack.request("POST", "/api/missions", json={"name": "x", "agent": "echo", "timeout_s": 121})
+    err = _assert_shape(resp, 422, "validation_failed")
+    assert "timeout_s" in err["errors"]["json"]
+
+
+def test_bad_query_422(stack):
+    _assert_shape(stack.request("GET", "/api/missions", params={"status": "bogus"}), 422, "validation_failed")
+    _assert_shape(stack.request("GET", "/api/missions", params={"limit": 0}), 422, "validation_failed")
+    err = _assert_shape(stack.request("GET", "/api/missions", params={"cursor": "!!"}), 422, "validation_failed")
+    assert "cursor" in err["errors"]["query"]
+
+
+def test_unknown_mission_and_route_404(stack):
+    _assert_shape(stack.request("GET", "/api/missions/6f9619ff-8b86-d011-b42d-00c04fc964ff"), 404, "not_found")
+    _assert_shape(stack.request("GET", "/api/missions/not-a-uuid"), 404, "not_found")
+    _assert_shape(stack.request("GET", "/api/nowhere"), 404, "not_found")
+    _assert_shape(stack.request("POST", "/api/missions/6f9619ff-8b86-d011-b42d-00c04fc964ff/cancel"), 404,
+                  "not_found")
+
+
+def test_wrong_method_405(stack):
+    resp = stack.request("DELETE", "/api/missions")
+    _assert_shape(resp, 405, "method_not_allowed")
+    assert "POST" in resp.headers["Allow"]
+
+
+def test_request_id_round_trip(stack):
+    resp = stack.request("GET", "/api/missions/info", headers={"X-Request-ID": "abc-123"})
+    assert resp.headers["X-Request-ID"] == "abc-123"
+    err = stack.request("GET", "/api/nowhere", headers={"X-Request-ID": "abc-456"})
+    assert err.json()["request_id"] == "abc-456"
+
+
+def test_openapi_and_docs(stack):
+    spec = stack.request("GET", "/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/missions", "/api/missions/{mission_id}", "/api/missions/{mission_id}/cancel",
+                 "/api/missions/info", "/api/missions/enqueue", "/health/ready"):
+        assert path in spec["paths"]
+    docs = stack.request("GET", "/api/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
