@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+import redis
 
 from tests.servers import start_postgres, start_redis
 from tests.stack import Stack
@@ -24,13 +27,18 @@ def redis_server():
     server.stop()
 
 
-def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, **overrides: str) -> Stack:
-    """A stack on its own database (and Redis db number on standard)."""
+_redis_dbs = itertools.cycle(range(2, 16))
+
+
+def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, shared: bool = False,
+               **overrides: str) -> Stack:
+    """A stack on its own database and, on standard, its own emptied Redis db number."""
     if profile == "standard":
         pg = request.getfixturevalue("postgres")
         redis_server = request.getfixturevalue("redis_server")
-        db_index = abs(hash(db_name)) % 15 + 1
-        redis_server.client().connection_pool.connection_kwargs["db"] = db_index
+        # db 1 belongs to the shared stack; private stacks live one at a time in 2..15.
+        db_index = 1 if shared else next(_redis_dbs)
+        redis.Redis(port=redis_server.port, db=db_index).flushdb()
         stack = Stack.create(profile, database_url=pg.create_database(db_name),
                              redis_url=f"redis://127.0.0.1:{redis_server.port}/{db_index}", **overrides)
     else:
@@ -42,7 +50,7 @@ def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, **ove
 def stack(request: pytest.FixtureRequest):
     """API (gunicorn, 2 workers) + one prefork worker node + beat, per profile, shared."""
     profile = request.param
-    s = make_stack(profile, request, f"shared_{profile}")
+    s = make_stack(profile, request, f"shared_{profile}", shared=True)
     try:
         s.start_api()
         s.start_worker(concurrency=2)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import redis
 
 from tests.servers import wait_for
 from tests.stack import REPO
@@ -23,8 +24,7 @@ def test_celery_worker_c10_runs_ten_missions_at_once(bare_stack, redis_server):
     try:
         wait_for(lambda: bare_stack.request("GET", "/api/missions/info").json()["workers_online"] >= 1, 60,
                  what="the worker to announce itself")
-        client = redis_server.client()
-        client.connection_pool.connection_kwargs["db"] = int(bare_stack.env["BRAIN_REDIS_URL"].rsplit("/", 1)[1])
+        client = redis.Redis.from_url(bare_stack.env["BRAIN_REDIS_URL"])
         beat = json.loads(client.get(next(iter(client.scan_iter("brain:worker:*")))))
         assert beat["concurrency"] == 10
         ids = [bare_stack.submit("sleep", {"seconds": 6})["id"] for _ in range(10)]
@@ -47,8 +47,7 @@ def test_celery_worker_c10_runs_ten_missions_at_once(bare_stack, redis_server):
 def test_worker_concurrency_defaults_to_profile(bare_stack, redis_server):
     proc = bare_stack.spawn("default-c", [sys.executable, "-m", "celery", "-A", "brain", "worker"],
                             {**bare_stack.env, "BRAIN_WORKER_METRICS_PORT": "0"})
-    client = redis_server.client()
-    client.connection_pool.connection_kwargs["db"] = int(bare_stack.env["BRAIN_REDIS_URL"].rsplit("/", 1)[1])
+    client = redis.Redis.from_url(bare_stack.env["BRAIN_REDIS_URL"])
     key = wait_for(lambda: next(iter(client.scan_iter("brain:worker:*")), None), 60, what="heartbeat")
     assert json.loads(client.get(key))["concurrency"] == 5
     proc.stop()
