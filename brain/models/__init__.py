@@ -1,6 +1,8 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
+from brain.models.approval import Approval
 from brain.models.event import Event
+from brain.models.health_check import HealthCheck
 from brain.models.mission import Mission
 
-__all__ = ["Event", "Mission"]
+__all__ = ["Approval", "Event", "HealthCheck", "Mission"]

@@ -12,8 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from brain.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("LOW", "NORMAL", "HIGH", "CRITICAL")
-STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
-FINAL_STATUSES = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
+STATUSES = (
+    "awaiting_approval", "queued", "running",
+    "succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget",
+)
+FINAL_STATUSES = frozenset({"succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget"})
 
 
 class Mission(Base):
@@ -39,6 +42,16 @@ class Mission(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     worker: Mapped[str | None] = mapped_column(String(255))
+    submitted_by: Mapped[str | None] = mapped_column(String(255))
+    risk_tier: Mapped[str] = mapped_column(String(20), default="STANDARD")
+    # Rail options the submitter set (budget, start_within_s, max_retries, ...).
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    deferred_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # NeuroRail codes an observe-only rail would have raised.
+    would_have: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The governor's decision: decision_id, effect, rule_id, policy_version, obligations.
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_missions_created", "created_at", "id"),
