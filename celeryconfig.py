@@ -34,7 +34,6 @@ task_acks_on_failure_or_timeout = True
 worker_prefetch_multiplier = 1
 worker_concurrency = _s.worker_count
 worker_send_task_events = True
-task_send_sent_event = True
 worker_hijack_root_logger = False
 
 # One exchange per queue: with a shared default exchange and routing key Redis
@@ -46,10 +45,12 @@ task_queues = (
 task_default_exchange = MISSION_QUEUE
 task_default_routing_key = MISSION_QUEUE
 task_default_queue = MISSION_QUEUE
-task_routes = {"brain.sweep": {"queue": CONTROL_QUEUE}}
+task_routes = {"brain.sweep": {"queue": CONTROL_QUEUE}, "brain.health_check": {"queue": CONTROL_QUEUE}}
 task_publish_retry = True
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 beat_schedule = {
     "brain-sweep": {"task": "brain.sweep", "schedule": float(_s.sweep_interval_s)},
+    # One SLA sample per interval (GET /api/system/health reports the availability).
+    "brain-health-check": {"task": "brain.health_check", "schedule": float(_s.health_check_interval_s)},
 }

@@ -9,15 +9,16 @@ metrics_dir.prepare("api")
 from flask import Flask  # noqa: E402
 from flask_smorest import Api  # noqa: E402
 
-from api import errors, request_context  # noqa: E402
-from brain import __version__  # noqa: E402
+from api import access_log, auth, errors, rate_limits, request_context, security_headers  # noqa: E402
+from brain import __version__, crypto, secrets  # noqa: E402
+from brain import logging as brain_logging  # noqa: E402
 from brain.agents.registry import load_agents  # noqa: E402
 from brain.config import Settings, get_settings  # noqa: E402
 from brain.schema import require_current  # noqa: E402
 from brain.state import get_broker_redis  # noqa: E402
 
 # Each entry is a package with resources.py exposing `blp`.
-MODULES = ("missions", "health")
+MODULES = ("missions", "health", "events", "system", "policies", "approvals", "neurorail", "budgets")
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> Flask:
@@ -25,6 +26,10 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     if check_schema:
         require_current(settings.database_url)
     load_agents(settings.agent_modules)
+    secrets.check_backend(settings)
+    crypto.configure(settings)
+    crypto.check(settings)
+    brain_logging.configure("api", settings.log_level, settings.log_format)
     app = Flask("brain")
     app.config.update(
         BRAIN_SETTINGS=settings,
@@ -39,23 +44,36 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
-    api = Api(app)
-    api.ERROR_SCHEMA = errors.ErrorSchema
+    api = Api()
+    api.ERROR_SCHEMA = errors.ErrorSchema  # before init_app, which documents the error responses with it
+    api.init_app(app)
+    auth.document(api)
     for name in MODULES:
         module = __import__(f"api.{name}.resources", fromlist=["blp"])
         api.register_blueprint(module.blp)
     errors.register(app)
     request_context.register(app)
+    access_log.register(app)
+    # Per-request order: request id → authentication → rate limits → authorization; then headers.
+    auth.register_authentication(app)
+    rate_limits.register(app)
+    auth.register_authorization(app)
+    security_headers.register(app)
     from brain.celery import app as celery_app
 
     app.extensions["brain_celery"] = celery_app
     app.extensions["brain_broker_redis"] = get_broker_redis(settings)
-    _metrics(app)
+    _metrics(app, settings)
     return app
 
 
-def _metrics(app: Flask) -> None:
-    from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+def _metrics(app: Flask, settings: Settings) -> None:
+    from api.metrics_export import BrainMetrics
+    from brain.queue_metrics import QueueCollector
 
-    # Multiprocess mode: /metrics sums every gunicorn worker's samples.
-    GunicornInternalPrometheusMetrics(app, group_by="endpoint", defaults_prefix="brain_api")
+    # Multiprocess mode: /metrics sums every gunicorn worker's samples; queue and
+    # worker gauges read shared state at scrape time, so they are never summed.
+    exporter = BrainMetrics(app, QueueCollector(settings), group_by="endpoint", defaults_prefix="brain_api")
+    from brain.rails.collector import NeuroRailCollector
+
+    exporter.add_collector(NeuroRailCollector(settings))

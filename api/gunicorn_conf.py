@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from brain import metrics_dir
 from brain.config import get_settings
 
@@ -15,6 +17,12 @@ bind = f"{_s.api_host}:{_s.api_port}"
 workers = _s.api_workers
 threads = _s.api_threads
 worker_class = "gthread"
+# gunicorn's largest request line: documented query strings (200-character cursors of
+# multi-byte characters, percent-encoded) must reach Flask, not gunicorn's HTML 414 page.
+limit_request_line = 8190
+# X-Forwarded-Proto (request.is_secure → HSTS) is believed only from BRAIN_TRUSTED_PROXIES,
+# not from gunicorn's default of loopback.
+forwarded_allow_ips = ",".join(str(ipaddress.ip_network(p, strict=False)) for p in _s.trusted_proxies)
 keepalive = 5
 timeout = 60
 graceful_timeout = 10

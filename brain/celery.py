@@ -24,7 +24,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     celery_app = Celery(
         "brain",
         task_cls="brain.task:BrainTask",
-        include=["tasks.missions", "tasks.sweeper"],
+        include=["tasks.missions", "tasks.sweeper", "tasks.health"],
     )
     celery_app.config_from_object("celeryconfig")
     import workers.hooks  # noqa: F401 - connects the worker signal handlers

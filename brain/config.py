@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,12 +59,45 @@ def _modules(name: str, raw: str) -> tuple[str, ...]:
     return mods
 
 
+def _float(low: float, high: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={value} is out of range; valid: {low}..{high}")
+        return value
+
+    return parse
+
+
+def _json_object(name: str, raw: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return value
+
+
 def _str(name: str, raw: str) -> str:
     return raw
 
 
 def _list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def _rate(name: str, raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate limit; write e.g. 100/second or 600/minute") from None
+    return raw
 
 
 @dataclass(frozen=True)
@@ -112,6 +146,64 @@ SPECS: dict[str, Spec] = {
     "llm_api_key": Spec("BRAIN_LLM_API_KEY", _str, "API key for the llm.chat provider", "", secret=True),
     "llm_timeout_s": Spec("BRAIN_LLM_TIMEOUT_S", _int(1, 3600), "HTTP timeout of one llm.chat call", 120),
     "log_level": Spec("BRAIN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "Log level", "INFO"),
+    # Security: JWT auth, rate limits, headers, secrets, encryption at rest
+    "jwt_secret": Spec("BRAIN_JWT_SECRET", _str, "HS256 shared secret for API tokens", "", secret=True),
+    "jwt_public_key": Spec("BRAIN_JWT_PUBLIC_KEY", _str, "PEM public key (or a path to one) verifying RS256/ES256 tokens", ""),
+    "jwt_jwks_file": Spec("BRAIN_JWT_JWKS_FILE", _str, "JWKS file whose keys (by kid) verify RS256/ES256 tokens", ""),
+    "jwt_algorithms": Spec("BRAIN_JWT_ALGORITHMS", _list, "Accepted token algorithms (comma-separated)", ("HS256", "RS256", "ES256")),
+    "jwt_leeway_s": Spec("BRAIN_JWT_LEEWAY_S", _int(0, 600), "Clock skew tolerated on exp/nbf/iat", 30),
+    "jwt_issuer": Spec("BRAIN_JWT_ISSUER", _str, "Required iss claim (empty = not checked)", ""),
+    "jwt_audience": Spec("BRAIN_JWT_AUDIENCE", _str, "Required aud claim (empty = not checked)", ""),
+    "rate_limits_enabled": Spec("BRAIN_RATE_LIMITS", _bool, "Rate limits on/off", True),
+    "rate_limit_global": Spec("BRAIN_RATE_LIMIT_GLOBAL", _rate, "Tier 1: sustained requests per client IP (averaged over 10 windows)", "100/second"),
+    "rate_limit_burst": Spec("BRAIN_RATE_LIMIT_BURST", _int(1, 10**9), "Tier 1: most requests per client IP in one window of BRAIN_RATE_LIMIT_GLOBAL", 200),
+    "rate_limit_submit": Spec("BRAIN_RATE_LIMIT_SUBMIT", _rate, "Tier 2: mission submissions per user (or IP)", "600/minute"),
+    "rate_limit_tenant": Spec("BRAIN_RATE_LIMIT_TENANT", _rate, "Tier 3: API requests per tenant", "30000/minute"),
+    "rate_limit_user": Spec("BRAIN_RATE_LIMIT_USER", _rate, "Tier 3: API requests per user (token sub)", "6000/minute"),
+    "trusted_proxies": Spec("BRAIN_TRUSTED_PROXIES", _list, "Proxies (IPs or CIDRs) whose X-Forwarded-For/-Proto is believed", ()),
+    "cors_origins": Spec("BRAIN_CORS_ORIGINS", _list, "Origins allowed by CORS (empty = CORS closed)", ()),
+    "vault_addr": Spec("BRAIN_VAULT_ADDR", _str, "Vault/OpenBao address for vault: references", ""),
+    "vault_token": Spec("BRAIN_VAULT_TOKEN", _str, "Vault token (or use AppRole)", "", secret=True),
+    "vault_role_id": Spec("BRAIN_VAULT_ROLE_ID", _str, "Vault AppRole role_id", ""),
+    "vault_secret_id": Spec("BRAIN_VAULT_SECRET_ID", _str, "Vault AppRole secret_id", "", secret=True),
+    "vault_mount": Spec("BRAIN_VAULT_MOUNT", _str, "Mount point of the KV v2 secrets engine", "secret"),
+    "vault_namespace": Spec("BRAIN_VAULT_NAMESPACE", _str, "Vault namespace (empty = none)", ""),
+    "secrets_ttl_s": Spec("BRAIN_SECRETS_TTL_S", _int(1, 86400), "How long a resolved vault: secret is cached before it is read again", 300),
+    "encryption_keys": Spec("BRAIN_ENCRYPTION_KEYS", _str, "Fernet keys for payloads/results at rest (comma-separated, newest first)", "", secret=True),
+    "governor_cache_ttl_s": Spec("GOVERNOR_CACHE_TTL_S", _int(1, 7 * 86400), "Lifetime of a cached governor decision in Redis", 300),
+    "approval_ttl_s": Spec("APPROVAL_TTL_S", _int(1, 365 * 86400), "A pending approval expires (mission rejected) after this long", 86400),
+    "policies_dir": Spec("BRAIN_POLICIES_DIR", _str, "Directory of policy files (empty = the packaged policies/)", ""),
+    # Observability
+    "log_format": Spec("BRAIN_LOG_FORMAT", _choice("json", "console"), "Log lines: json (one object per line) or console (human-readable; `brain up` default)", "json"),
+    "events_stream_max_s": Spec("BRAIN_EVENTS_STREAM_MAX_S", _int(1, 3600), "How long one /api/events/stream response lasts before the client reconnects with Last-Event-ID", 25),
+    "health_check_interval_s": Spec("BRAIN_HEALTH_CHECK_INTERVAL_S", _int(5, 3600), "How often beat records a health check (the SLA availability data)", 30),
+    "flower_address": Spec("BRAIN_FLOWER_ADDRESS", _str, "Address Flower binds to", "127.0.0.1"),
+    "flower_port": Spec("BRAIN_FLOWER_PORT", _int(1, 65535), "Port Flower listens on", 5555),
+    "flower_user": Spec("BRAIN_FLOWER_USER", _str, "Flower basic-auth user", "admin"),
+    "flower_password": Spec("BRAIN_FLOWER_PASSWORD", _str, "Flower basic-auth password (empty: a random one is printed at start)", "", secret=True),
+    # NeuroRail (phase itself is NEURORAIL_PHASE above)
+    "neurorail_enforcement_percentage": Spec("NEURORAIL_ENFORCEMENT_PERCENTAGE", _int(0, 100), "Share of missions (by stable hash of the id) whose rails enforce in phase 2; the rest observe", 100),
+    "neurorail_enable_timeout_enforcement": Spec("NEURORAIL_ENABLE_TIMEOUT_ENFORCEMENT", _bool, "Enforce default time limits in phase 2 (an explicit timeout_s is always enforced)", True),
+    "neurorail_enable_budget_enforcement": Spec("NEURORAIL_ENABLE_BUDGET_ENFORCEMENT", _bool, "Enforce tenant budgets in phase 2 (an explicit mission budget is always enforced)", True),
+    "neurorail_enable_reflex_system": Spec("NEURORAIL_ENABLE_REFLEX_SYSTEM", _bool, "Circuit breakers on/off", True),
+    "neurorail_rollback_error_rate": Spec("NEURORAIL_ROLLBACK_ERROR_RATE", _float(0.0, 1.0), "Rail-caused failure rate in the window that steps the canary back (100→50→10→0)", 0.05),
+    "neurorail_rollback_window_s": Spec("NEURORAIL_ROLLBACK_WINDOW_S", _int(10, 86400), "Window of the rollback guard", 300),
+    "neurorail_rollback_min_missions": Spec("NEURORAIL_ROLLBACK_MIN_MISSIONS", _int(1, 1000000), "Finished missions needed in the window before the guard acts", 20),
+    "neurorail_reflex_failures": Spec("NEURORAIL_REFLEX_FAILURES", _int(1, 1000), "Failures inside the window that open a circuit", 3),
+    "neurorail_reflex_window_s": Spec("NEURORAIL_REFLEX_WINDOW_S", _int(1, 86400), "Failure-counting window of a circuit breaker", 300),
+    "neurorail_reflex_cooldown_s": Spec("NEURORAIL_REFLEX_COOLDOWN_S", _int(1, 86400), "How long an open circuit stays open before one probe", 300),
+    "neurorail_reflex_scope": Spec("NEURORAIL_REFLEX_SCOPE", _choice("agent", "tenant_agent"), "One breaker per agent, or per tenant and agent", "agent"),
+    "neurorail_reflex_on_open": Spec("NEURORAIL_REFLEX_ON_OPEN", _choice("defer", "fail"), "While open: defer missions to the end of the cooldown, or fail them with NR-E003", "defer"),
+    "neurorail_max_retries": Spec("NEURORAIL_MAX_RETRIES", _int(0, 100), "Default retries of a retryable agent error (mission option max_retries overrides)", 2),
+    "neurorail_retry_backoff_s": Spec("NEURORAIL_RETRY_BACKOFF_S", _float(0.0, 3600.0), "First retry delay; doubles each attempt, with jitter", 1.0),
+    "neurorail_retry_backoff_max_s": Spec("NEURORAIL_RETRY_BACKOFF_MAX_S", _float(0.0, 86400.0), "Largest retry delay", 300.0),
+    "neurorail_budget_estimate_tokens": Spec("NEURORAIL_BUDGET_ESTIMATE_TOKENS", _int(0, 10**12), "Tokens reserved up front for a mission without its own max_tokens", 1000),
+    "neurorail_budget_estimate_cost_usd": Spec("NEURORAIL_BUDGET_ESTIMATE_COST_USD", _float(0.0, 1e9), "Cost reserved up front for a mission without its own max_cost_usd", 0.01),
+    "neurorail_tenant_tokens_per_day": Spec("NEURORAIL_TENANT_TOKENS_PER_DAY", _int(0, 10**15), "Tokens per tenant per UTC day (0 = unlimited)", 0),
+    "neurorail_tenant_cost_usd_per_day": Spec("NEURORAIL_TENANT_COST_USD_PER_DAY", _float(0.0, 1e12), "USD per tenant per UTC day (0 = unlimited)", 0.0),
+    "neurorail_tenant_tokens_per_month": Spec("NEURORAIL_TENANT_TOKENS_PER_MONTH", _int(0, 10**15), "Tokens per tenant per UTC month (0 = unlimited)", 0),
+    "neurorail_tenant_cost_usd_per_month": Spec("NEURORAIL_TENANT_COST_USD_PER_MONTH", _float(0.0, 1e12), "USD per tenant per UTC month (0 = unlimited)", 0.0),
+    "neurorail_llm_prices": Spec("NEURORAIL_LLM_PRICES", _json_object, "llm.chat price table: {model: {prompt_per_1k, completion_per_1k}} in USD", {}),
 }
 
 
@@ -153,6 +245,61 @@ class Settings:
     llm_api_key: str
     llm_timeout_s: int
     log_level: str
+    jwt_secret: str
+    jwt_public_key: str
+    jwt_jwks_file: str
+    jwt_algorithms: tuple[str, ...]
+    jwt_leeway_s: int
+    jwt_issuer: str
+    jwt_audience: str
+    rate_limits_enabled: bool
+    rate_limit_global: str
+    rate_limit_burst: int
+    rate_limit_submit: str
+    rate_limit_tenant: str
+    rate_limit_user: str
+    trusted_proxies: tuple[str, ...]
+    cors_origins: tuple[str, ...]
+    vault_addr: str
+    vault_token: str
+    vault_role_id: str
+    vault_secret_id: str
+    vault_mount: str
+    vault_namespace: str
+    secrets_ttl_s: int
+    encryption_keys: str
+    governor_cache_ttl_s: int
+    approval_ttl_s: int
+    policies_dir: str
+    log_format: str
+    events_stream_max_s: int
+    health_check_interval_s: int
+    flower_address: str
+    flower_port: int
+    flower_user: str
+    flower_password: str
+    neurorail_enforcement_percentage: int
+    neurorail_enable_timeout_enforcement: bool
+    neurorail_enable_budget_enforcement: bool
+    neurorail_enable_reflex_system: bool
+    neurorail_rollback_error_rate: float
+    neurorail_rollback_window_s: int
+    neurorail_rollback_min_missions: int
+    neurorail_reflex_failures: int
+    neurorail_reflex_window_s: int
+    neurorail_reflex_cooldown_s: int
+    neurorail_reflex_scope: str
+    neurorail_reflex_on_open: str
+    neurorail_max_retries: int
+    neurorail_retry_backoff_s: float
+    neurorail_retry_backoff_max_s: float
+    neurorail_budget_estimate_tokens: int
+    neurorail_budget_estimate_cost_usd: float
+    neurorail_tenant_tokens_per_day: int
+    neurorail_tenant_cost_usd_per_day: float
+    neurorail_tenant_tokens_per_month: int
+    neurorail_tenant_cost_usd_per_month: float
+    neurorail_llm_prices: Any
     embedded_redis: bool = field(default=False)
 
     @property
@@ -210,6 +357,10 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
     values: dict[str, Any] = {"profile": name}
     for key, spec in SPECS.items():
         raw = env.get(spec.env)
+        if raw and raw.startswith("vault:"):
+            from brain.secrets import resolve_reference  # a `vault:<path>#<key>` setting
+
+            raw = resolve_reference(key, spec.env, raw, env)
         if raw is not None and raw != "":
             values[key] = spec.parse(spec.env, raw)
         elif spec.default is not None:

@@ -30,9 +30,14 @@ def effective_timeout(settings: Settings, agent_name: str, timeout_s: int | None
     return settings.default_timeout_s
 
 
-def publish(app: Celery, settings: Settings, mission: Mission) -> None:
+def publish(app: Celery, settings: Settings, mission: Mission, countdown: float | None = None) -> None:
     """Send run_mission(id); raises if the broker is unreachable (the sweeper retries)."""
-    soft = effective_timeout(settings, mission.agent, mission.timeout_s)
+    from brain.rails.rollout import Enforcement
+    from brain.rails.timeout import message_limits
+    from brain.state import get_redis
+
+    enforcement = Enforcement.for_mission(settings, get_redis(settings), str(mission.id))
+    soft, hard = message_limits(settings, mission.agent, mission.timeout_s, enforcement)
     app.send_task(
         RUN_MISSION,
         args=[str(mission.id)],
@@ -40,7 +45,8 @@ def publish(app: Celery, settings: Settings, mission: Mission) -> None:
         queue=MISSION_QUEUE,
         priority=PRIORITY_LEVELS.get(mission.priority, 6),
         soft_time_limit=soft,
-        time_limit=soft + settings.time_limit_grace_s,
+        time_limit=hard,
+        countdown=countdown or None,
     )
 
 

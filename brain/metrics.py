@@ -19,3 +19,22 @@ MISSION_DURATION = Histogram(
 MISSIONS_REDISPATCHED = Counter(
     "brain_missions_redispatched_total", "Missions the sweeper published again", ["reason"]
 )
+# Observed by the worker right after the claim; the live queue gauges are
+# computed at scrape time by brain/queue_metrics.py (correct across hosts).
+MISSION_QUEUE_WAIT = Histogram(
+    "brain_mission_queue_wait_seconds", "Time a mission waited from queued to started", ["agent"],
+    buckets=DURATION_BUCKETS,
+)
+
+# Governance (brain/governance): the governor's decisions and its cache.
+GOVERNOR_DECISIONS = Counter("governor_decisions_total", "Governor decisions, by effect", ["effect"])
+GOVERNOR_CACHE_REQUESTS = Counter(
+    "governor_cache_requests_total", "Governor decision cache lookups", ["result"]
+)
+GOVERNOR_DECISION_SECONDS = Histogram(
+    "governor_decision_seconds", "Time to reach one governor decision, by cache result", ["cache"],
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+)
+
+# Security (api/rate_limits.py): requests refused with 429, by tier (global, endpoint, tenant, user).
+RATE_LIMIT_EXCEEDED = Counter("rate_limit_exceeded_total", "Requests refused by a rate limit", ["tier"])

@@ -1,4 +1,4 @@
-"""Running one mission on a worker: claim, lease, agent, outcome, final compare-and-set."""
+"""Running one mission on a worker: claim, lease, rail chain around the agent, persist the outcome."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
@@ -15,21 +14,21 @@ from brain import metrics
 from brain.agents import MissionCancelled, RunContext, get_agent
 from brain.config import Settings
 from brain.db import session_scope
-from brain.errors import RailError
+from brain.errors import RailError, RetryableAgentError
+from brain.governance.admission import recheck as policy_recheck
 from brain.lease import LeaseKeeper
+from brain.logging import bind as bind_log_context
 from brain.models import Mission
+from brain.rails import Defer, RunState, default_chain
+from brain.rails.base import Outcome
+from brain.rails.rollout import Enforcement
 from brain.services import execution
 from brain.state import cancel_key, get_redis
 
+if TYPE_CHECKING:
+    from celery import Celery
+
 log = logging.getLogger("brain.runner")
-
-
-@dataclass
-class Outcome:
-    status: str
-    result: Any = None
-    error: dict[str, Any] | None = None
-
 
 _leases: dict[str, LeaseKeeper] = {}
 
@@ -41,54 +40,90 @@ def _lease_keeper(settings: Settings) -> LeaseKeeper:
     return keeper
 
 
+def observe_claim(mission: Mission) -> None:
+    """Queue wait (queued, or re-published, → started) and log context for the rest of the run."""
+    queued_at = mission.dispatched_at or mission.created_at
+    if queued_at and mission.started_at:
+        metrics.MISSION_QUEUE_WAIT.labels(mission.agent).observe(
+            max(0.0, (mission.started_at - queued_at).total_seconds()))
+    bind_log_context(mission_id=mission.id, tenant=mission.tenant, agent=mission.agent)
+
+
+def _failed(code: str, exc: BaseException | str) -> dict:
+    message = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    return {"code": code, "message": message}
+
+
 def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
-    """Call the agent and translate what happens into a final status."""
+    """Call the agent and translate what happens into an outcome."""
     agent = get_agent(mission.agent)
     if agent is None:
-        message = f"agent {mission.agent!r} is not registered on this worker"
-        return Outcome("failed", error={"code": "NR-E004", "message": message})
+        return Outcome("failed", error=_failed("NR-E004", f"agent {mission.agent!r} is not registered on this worker"))
     try:
         result = agent.run(ctx, mission.payload)
         json.dumps(result)  # the result column is JSON: refuse what cannot be stored
         return Outcome("succeeded", result=result)
     except SoftTimeLimitExceeded:
-        return Outcome("timed_out", error={"code": "NR-E001", "message": "time limit exceeded"})
+        return Outcome("timed_out", error=_failed("NR-E001", "time limit exceeded"))
     except MissionCancelled:
         return Outcome("cancelled", error={"code": "cancelled", "message": "cancelled by request"})
     except RailError as exc:
         return Outcome(exc.status, error={"code": exc.code, "message": exc.message})
+    except RetryableAgentError as exc:
+        return Outcome("failed", error=_failed("NR-E004", exc), retryable=True)
     except Exception as exc:  # noqa: BLE001 - any agent failure becomes NR-E004
-        return Outcome("failed", error={"code": "NR-E004", "message": f"{type(exc).__name__}: {exc}"})
+        return Outcome("failed", error=_failed("NR-E004", exc))
 
 
-def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float) -> Outcome | None:
+def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float,
+            app: Celery | None = None) -> Outcome | None:
     """Run mission `mission_id` unless it is no longer queued (then do nothing)."""
-    mid = uuid.UUID(mission_id)
     with session_scope(settings.database_url) as session:
-        mission = execution.claim(session, mid, worker)
+        mission = execution.claim(session, uuid.UUID(mission_id), worker)
     if mission is None:
         log.info("mission %s is not queued; duplicate message ignored", mission_id)
         return None
+    if (denied := policy_recheck(settings, mission)) is not None:
+        return Outcome("rejected", error=denied)  # the policy set changed and now denies it
+    observe_claim(mission)
     client = get_redis(settings)
-    leases = _lease_keeper(settings)
-    leases.acquire(mission_id)
-    started = time.monotonic()
-    ctx = RunContext(
+    state = RunState(mission, settings, client, Enforcement.for_mission(settings, client, mission_id))
+    state.ctx = RunContext(
         mission_id=mission_id,
         attempt=mission.attempts,
-        deadline=started + soft_limit_s,
+        deadline=time.monotonic() + soft_limit_s,
         is_cancelled=lambda: bool(client.exists(cancel_key(mission_id))),
         log=logging.getLogger(f"brain.agent.{mission.agent}"),
     )
+    leases = _lease_keeper(settings)
+    leases.acquire(mission_id)
     try:
-        outcome = run_agent(mission, ctx)
-        usage = {"tokens": ctx.usage.tokens, "cost_usd": round(ctx.usage.cost_usd, 6)}
-        with session_scope(settings.database_url) as session:
-            moved = execution.finish(session, mission, outcome.status, result=outcome.result,
-                                     error=outcome.error, attempt=mission.attempts, usage=usage)
+        outcome = _run_chain(state)
     finally:
         leases.release(mission_id)
-    if moved:
-        metrics.MISSIONS_FINISHED.labels(mission.agent, outcome.status).inc()
-        metrics.MISSION_DURATION.labels(mission.agent).observe(time.monotonic() - started)
+    from brain.outcomes import persist
+
+    persist(state, outcome, app)
+    return outcome
+
+
+def _run_chain(state: RunState) -> Outcome:
+    chain = default_chain()
+    started = time.monotonic()
+    try:
+        chain.before_run(state)
+    except Defer as exc:
+        outcome = Outcome("queued", deferred_until=exc.until)
+        chain.after_skip(state, outcome)
+        return outcome
+    except RailError as exc:
+        outcome = Outcome(exc.status, error={"code": exc.code, "message": exc.message}, rail_caused=True)
+        chain.after_skip(state, outcome)
+        return outcome
+    outcome = run_agent(state.mission, state.ctx)
+    outcome.duration_s = time.monotonic() - started
+    code = (outcome.error or {}).get("code")
+    # A time limit the user set is not the rail's doing; the default one is.
+    outcome.rail_caused = code in ("NR-E002", "NR-E003") or (code == "NR-E001" and not state.mission.timeout_s)
+    chain.after_run(state, outcome)
     return outcome

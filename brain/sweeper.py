@@ -11,9 +11,11 @@ import redis
 from brain import metrics
 from brain.config import Settings
 from brain.db import session_scope, utcnow
-from brain.dispatch import effective_timeout, publish, queue_keys
+from brain.dispatch import publish, queue_keys
 from brain.lease import lease_alive
-from brain.services import execution
+from brain.rails import rollout
+from brain.rails.timeout import message_limits
+from brain.services import approvals, audit, execution
 from brain.services.missions import mark_dispatched
 from brain.state import get_broker_redis, get_redis
 
@@ -44,6 +46,8 @@ def sweep(app: Celery, settings: Settings) -> dict[str, int]:
             "lost_workers": _recover_lost_runs(settings, client),
             "undispatched": _publish_undispatched(app, settings),
             "stale": _republish_stale(app, settings, client),
+            "approvals_expired": approvals.sweep_expired(settings),
+            "rollback": _rollback_guard(settings, client),
         }
     finally:
         client.delete(SWEEP_LOCK)
@@ -99,8 +103,18 @@ def _recover_lost_runs(settings: Settings, client: redis.Redis) -> int:
     return recovered
 
 
+def _rollback_guard(settings: Settings, client: redis.Redis) -> int:
+    change = rollout.guard(client, settings)
+    if change is None:
+        return 0
+    with session_scope(settings.database_url) as session:
+        audit.record(session, "rollout.changed", data={"reason": "rollback_guard", **change})
+    return 1
+
+
 def _recover_one(session, settings: Settings, mission) -> int:
-    limit = effective_timeout(settings, mission.agent, mission.timeout_s) + settings.time_limit_grace_s
+    enforcement = rollout.Enforcement.for_mission(settings, get_redis(settings), str(mission.id))
+    _, limit = message_limits(settings, mission.agent, mission.timeout_s, enforcement)
     if mission.started_at and utcnow() - mission.started_at > dt.timedelta(seconds=limit):
         error = {"code": "NR-E001", "message": "time limit exceeded (its worker was lost)"}
         return int(execution.finish(session, mission, "timed_out", error=error, attempt=mission.attempts))

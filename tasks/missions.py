@@ -12,4 +12,4 @@ from brain.runner import execute
 def run_mission(self, mission_id: str) -> None:
     soft = self.request.timelimit[1] if self.request.timelimit else None
     settings = get_settings()
-    execute(settings, mission_id, self.request.hostname or "worker", soft or settings.default_timeout_s)
+    execute(settings, mission_id, self.request.hostname or "worker", soft or settings.default_timeout_s, app=self.app)

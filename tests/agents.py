@@ -47,3 +47,43 @@ class CountAgent(Agent):
             fh.write(f"{ctx.mission_id} {ctx.attempt} {os.getpid()}\n")
         ctx.sleep(float(payload.get("seconds", 0)))
         return {"attempt": ctx.attempt}
+
+
+@register
+class SpendAgent(Agent):
+    """Charges `tokens` per step for `steps` steps (cost optional), like an LLM loop would."""
+
+    name = "test.spend"
+
+    def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
+        for _ in range(int(payload.get("steps", 1))):
+            ctx.charge(tokens=int(payload.get("tokens", 0)), cost_usd=float(payload.get("cost_usd", 0)))
+            time.sleep(float(payload.get("pause", 0)))
+        return {"spent": ctx.usage.tokens}
+
+
+@register
+class FlakyAgent(Agent):
+    """Fails while payload['fail_file'] exists (a switch the test flips); sleeps `seconds` first."""
+
+    name = "test.flaky"
+
+    def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
+        ctx.sleep(float(payload.get("seconds", 0)))
+        if os.path.exists(payload["fail_file"]):
+            raise RuntimeError("flaky agent is failing")
+        return {"host_pid": os.getpid()}
+
+
+@register
+class RetryableAgent(Agent):
+    """Raises a retryable error until it has been started `succeed_on` times."""
+
+    name = "test.retryable"
+
+    def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
+        from brain.errors import RetryableAgentError
+
+        if ctx.attempt < int(payload.get("succeed_on", 2)):
+            raise RetryableAgentError(f"provider busy (attempt {ctx.attempt})")
+        return {"attempt": ctx.attempt}

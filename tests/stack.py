@@ -17,7 +17,9 @@ import requests
 from tests.servers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
-FINAL = {"succeeded", "failed", "timed_out", "cancelled"}
+# Every stack verifies HS256 tokens with this secret; requests through Stack carry an admin token.
+JWT_SECRET = "brain-e2e-jwt-secret-0123456789abcdef0123456789"
+FINAL = {"succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget"}
 
 
 @dataclass
@@ -72,6 +74,14 @@ class Stack:
             "BRAIN_TIME_LIMIT_GRACE_S": "2",
             "BRAIN_API_WORKERS": "2",
             "BRAIN_LOG_LEVEL": "INFO",
+            "BRAIN_JWT_SECRET": JWT_SECRET,
+            "BRAIN_API_TOKEN": mint_token("e2e-admin", roles=("admin",), ttl_s=86400),
+            # Limits far above what the suite sends; tests of the limits start their own APIs.
+            "BRAIN_RATE_LIMIT_GLOBAL": "10000/second",
+            "BRAIN_RATE_LIMIT_BURST": "20000",
+            "BRAIN_RATE_LIMIT_SUBMIT": "100000/minute",
+            "BRAIN_RATE_LIMIT_TENANT": "1000000/minute",
+            "BRAIN_RATE_LIMIT_USER": "1000000/minute",
         })
         if database_url:
             env["BRAIN_DATABASE_URL"] = database_url
@@ -142,8 +152,20 @@ class Stack:
             stop(self.data_dir)
 
     # HTTP --------------------------------------------------------------------
-    def request(self, method: str, path: str, url: str | None = None, **kwargs: Any) -> requests.Response:
+    def token(self, sub: str = "e2e-admin", tenant: str = "default", roles: tuple[str, ...] = ("admin",),
+              ttl_s: int = 3600) -> str:
+        """A bearer token this stack accepts."""
+        return mint_token(sub, tenant=tenant, roles=roles, ttl_s=ttl_s)
+
+    def request(self, method: str, path: str, url: str | None = None, token: str | None = "",
+                **kwargs: Any) -> requests.Response:
+        """HTTP to the API with the stack's admin token (or `token=`; `token=None` sends none)."""
         kwargs.setdefault("timeout", 30)
+        headers = dict(kwargs.pop("headers", None) or {})
+        bearer = self.env["BRAIN_API_TOKEN"] if token == "" else token
+        if bearer and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {bearer}"
+        kwargs["headers"] = headers
         return requests.request(method, f"{url or self.api_url}{path}", **kwargs)
 
     def submit(self, agent: str = "echo", payload: dict | None = None, url: str | None = None,
@@ -183,12 +205,23 @@ class Stack:
         try:
             with engine.connect() as conn:
                 rows = conn.execute(
-                    text("SELECT type, data FROM events WHERE mission_id = :m ORDER BY id"),
+                    text("SELECT type, data, actor FROM events WHERE mission_id = :m ORDER BY id"),
                     {"m": mission_id if url.startswith("postgres") else uuid.UUID(mission_id).hex},
                 ).all()
         finally:
             engine.dispose()
-        return [{"type": r[0], "data": r[1]} for r in rows]
+        return [{"type": r[0], "data": r[1], "actor": r[2]} for r in rows]
+
+
+def mint_token(sub: str, tenant: str = "default", roles: tuple[str, ...] = ("admin",), ttl_s: int = 3600,
+               secret: str = JWT_SECRET, **claims: Any) -> str:
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    body = {"sub": sub, "tenant": tenant, "roles": list(roles), "iat": now, "exp": now + ttl_s, **claims}
+    return jwt.encode(body, secret, algorithm="HS256")
 
 
 def _live(url: str) -> bool:

@@ -17,10 +17,11 @@ from brain.db import dispose_engines
 from brain.errors import BrainError
 from brain.schema import require_current
 from brain.state import get_redis, worker_key
+from workers import log_context  # noqa: F401 - connects the logging signal handlers
 
 log = logging.getLogger("brain.worker")
 
-POOLS_WITHOUT_TIME_LIMITS = {"threads", "solo", "gevent", "eventlet"}
+POOLS_WITHOUT_TIME_LIMITS = {"thread", "solo", "gevent", "eventlet"}
 HEARTBEAT_S = 5
 
 
@@ -33,10 +34,17 @@ def check_schema(sender=None, **_) -> None:
         print(f"brain: error: {exc}", file=sys.stderr)
         # SystemExit passes through Celery's signal dispatch and stops start-up.
         raise SystemExit(2) from None
-    pool = getattr(getattr(sender, "pool_cls", None), "__module__", "") or ""
+    # At worker_init the pool is still the name given with -P (or a class if set in code).
+    pool_cls = getattr(sender, "pool_cls", None)
+    pool = pool_cls if isinstance(pool_cls, str) else getattr(pool_cls, "__module__", "") or ""
     if any(name in pool for name in POOLS_WITHOUT_TIME_LIMITS):
-        log.warning("the %s pool cannot enforce time limits: mission timeouts are only "
-                    "cooperative; run with the prefork pool to enforce them", pool.rsplit(".", 1)[-1])
+        # Logging is configured only later in start-up: say it on stderr now, log it when ready.
+        _pool_warning.append(f"the {pool.rsplit('.', 1)[-1]} pool cannot enforce time limits: mission "
+                             "timeouts are only cooperative; run with the prefork pool to enforce them")
+        print(f"brain: warning: {_pool_warning[-1]}", file=sys.stderr)
+
+
+_pool_warning: list[str] = []
 
 
 @signals.worker_process_init.connect
@@ -48,6 +56,8 @@ def reset_after_fork(**_) -> None:
 @signals.worker_ready.connect
 def on_ready(sender=None, **_) -> None:
     settings = get_settings()
+    for message in _pool_warning:
+        log.warning(message)
     _start_metrics_server(settings.worker_metrics_host, settings.worker_metrics_port)
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
     concurrency = getattr(getattr(sender, "controller", None), "concurrency", None)
@@ -81,8 +91,14 @@ def _start_metrics_server(host: str, port: int) -> None:
         return
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
+    from brain.queue_metrics import QueueCollector
+
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
+    registry.register(QueueCollector(get_settings()))
+    from brain.rails.collector import NeuroRailCollector
+
+    registry.register(NeuroRailCollector(get_settings()))
     try:
         start_http_server(port, addr=host, registry=registry)
         log.info("worker metrics on port %d", port)

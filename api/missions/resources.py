@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import update
 
+from api.auth import current_actor, current_tenant
 from api.missions.schemas import (
     InfoSchema,
     MissionCreateSchema,
@@ -22,6 +23,7 @@ from brain.agents import registered_agents
 from brain.db import session_scope
 from brain.dispatch import CONTROL_QUEUE, MISSION_QUEUE, publish, queue_keys
 from brain.errors import InvalidMission
+from brain.governance.admission import denied_error
 from brain.models import Mission
 from brain.services import missions as service
 from brain.state import WORKER_KEY_PATTERN, cancel_key, get_redis
@@ -45,9 +47,16 @@ def _enqueue(body: dict) -> tuple[Mission, int, dict[str, str]]:
         raise InvalidMission("timeout_s too large", "timeout_s",
                              [f"Must be at most {settings.max_timeout_s} (BRAIN_MAX_TIMEOUT_S)."])
     with session_scope(settings.database_url) as session:
-        mission, created = service.create_mission(session, body, idempotency_key=key)
-    if created:
+        # The token decides tenant and actor; X-Actor only names an anonymous (minimal-profile) caller.
+        mission, created = service.create_mission(session, body, idempotency_key=key, settings=settings,
+                                                  tenant=current_tenant(),
+                                                  actor=current_actor() or request.headers.get("X-Actor"))
+    if mission.status == "rejected" and mission.decision:
+        raise denied_error(mission)  # stored for the audit trail, answered 403
+    # Only a queued mission is published: one awaiting approval holds no message and no worker slot.
+    if created and mission.status == "queued":
         _publish_or_leave_to_sweeper(settings, mission)
+    if created:
         metrics.MISSIONS_ENQUEUED.labels(mission.agent, mission.priority).inc()
     location = url_for("missions.MissionById", mission_id=mission.id)
     return mission, 202, {"Location": location}
@@ -80,7 +89,7 @@ class Missions(MethodView):
     def get(self, args: dict):
         """List missions, newest first, by cursor."""
         with session_scope(_settings().database_url) as session:
-            items, next_cursor = service.list_missions(session, **args)
+            items, next_cursor = service.list_missions(session, tenant=current_tenant(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
 
@@ -126,7 +135,7 @@ class MissionById(MethodView):
     def get(self, mission_id: uuid.UUID):
         """One mission."""
         with session_scope(_settings().database_url) as session:
-            return service.get_mission(session, mission_id)
+            return service.get_mission(session, mission_id, current_tenant())
 
 
 @blp.route("/<uuid:mission_id>/cancel")
@@ -138,7 +147,8 @@ class MissionCancel(MethodView):
         """Cancel: a queued mission never starts; a running one is terminated."""
         settings = _settings()
         with session_scope(settings.database_url) as session:
-            mission, was_running = service.cancel_mission(session, mission_id)
+            mission, was_running = service.cancel_mission(session, mission_id, tenant=current_tenant(),
+                                                          actor=current_actor())
         metrics.MISSIONS_FINISHED.labels(mission.agent, "cancelled").inc()
         get_redis(settings).set(cancel_key(str(mission_id)), 1, ex=7 * 86400)
         if was_running:

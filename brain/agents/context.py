@@ -32,6 +32,8 @@ class RunContext:
     is_cancelled: Callable[[], bool]
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("brain.agent"))
     usage: Usage = field(default_factory=Usage)
+    # Set by the budget rail: checks a charge against every limit, raises OverBudget.
+    on_charge: Callable[[int, float], None] | None = None
     _checked_at: float = 0.0
     _cancelled: bool = False
 
@@ -48,7 +50,9 @@ class RunContext:
         return max(0.0, self.deadline - time.monotonic())
 
     def charge(self, tokens: int = 0, cost_usd: float = 0.0) -> None:
-        """Report usage (tokens, money) spent on this mission."""
+        """Report usage (tokens, money); raises OverBudget if it would cross a limit."""
+        if self.on_charge is not None:
+            self.on_charge(int(tokens), float(cost_usd))
         self.usage.tokens += int(tokens)
         self.usage.cost_usd += float(cost_usd)
 

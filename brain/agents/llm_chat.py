@@ -53,6 +53,15 @@ def _post(url: str, body: dict[str, Any], api_key: str, timeout: float) -> dict[
         raise AgentError("LLM provider sent a reply that is not JSON") from None
 
 
+def price_usd(prices: dict[str, Any], model: str, usage: dict[str, Any]) -> float:
+    """Cost of one reply from the per-model price table (USD per 1k prompt/completion tokens)."""
+    price = prices.get(model) or prices.get("*") or {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    per_1k = prompt * float(price.get("prompt_per_1k", 0)) + completion * float(price.get("completion_per_1k", 0))
+    return per_1k / 1000
+
+
 @register
 class LLMChatAgent(Agent):
     name = "llm.chat"
@@ -76,7 +85,8 @@ class LLMChatAgent(Agent):
             raise AgentError("LLM provider reply has no choices[0].message.content") from None
         usage = reply.get("usage") or {}
         tokens = int(usage.get("total_tokens") or 0)
-        ctx.charge(tokens=tokens)
+        model = reply.get("model", body["model"])
+        ctx.charge(tokens=tokens, cost_usd=price_usd(settings.neurorail_llm_prices, model, usage))
         return {
             "model": reply.get("model", body["model"]),
             "reply": content,

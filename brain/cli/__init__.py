@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from brain.cli import db, missions, profile, serve
+from brain.cli import audit, db, keys, missions, policies, profile, serve, token
 from brain.errors import BrainError
 
 
@@ -18,6 +18,10 @@ def cli() -> None:
 cli.add_command(profile.profile)
 cli.add_command(db.db)
 cli.add_command(missions.missions)
+cli.add_command(policies.policies)
+cli.add_command(audit.audit)
+cli.add_command(token.token)
+cli.add_command(keys.keys)
 for command in serve.COMMANDS:
     cli.add_command(command)
 

@@ -25,8 +25,11 @@ def _base_url(url: str | None) -> str:
 
 def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
+    ctx = click.get_current_context(silent=True)
+    token = ctx.meta.get(TOKEN_META) if ctx else None
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
     req = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/json", "Accept": "application/json", **(headers or {})})
+        "Content-Type": "application/json", "Accept": "application/json", **auth, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
@@ -40,9 +43,16 @@ def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | Non
 url_option = click.option("--url", envvar="BRAIN_API_URL", help="API base URL (default from settings).")
 
 
+TOKEN_META = "brain.api_token"
+
+
 @click.group()
-def missions() -> None:
+@click.option("--token", envvar="BRAIN_API_TOKEN", default=None,
+              help="Bearer token (`brain token issue`); default $BRAIN_API_TOKEN.")
+@click.pass_context
+def missions(ctx: click.Context, token: str | None) -> None:
     """Submit and inspect missions over HTTP."""
+    ctx.meta[TOKEN_META] = token
 
 
 @missions.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +78,8 @@ def up() -> None:
     """All in one: migrate (minimal), embedded Redis, API, one worker with the sweeper."""
     settings = get_settings()
     started_redis = _prepare(settings, migrate=settings.profile == "minimal")
+    # A person watches this terminal: human-readable lines unless told otherwise.
+    os.environ.setdefault("BRAIN_LOG_FORMAT", "console")
     schedule = os.path.join(settings.data_dir, "celerybeat-schedule")
     children = {
         "api": subprocess.Popen(_api_command(settings), env=_api_env(settings)),
@@ -125,13 +126,14 @@ def _supervise(children: dict[str, subprocess.Popen]) -> None:
 @click.command(context_settings=PASS_THROUGH)
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
 def flower(flower_args: tuple[str, ...]) -> None:
-    """Run Flower for this profile's broker (bound to loopback unless told otherwise)."""
-    if not shutil.which("celery") and not sys.executable:
-        raise click.ClickException("celery is not installed")
+    """Run Flower for this profile's broker: basic auth, loopback unless BRAIN_FLOWER_ADDRESS."""
+    from brain.flower import env as flower_env
+
     settings = get_settings()
     if settings.embedded_redis:
         ensure_running(settings.data_dir)
-    os.execv(sys.executable, _celery("flower", "--address=127.0.0.1", *flower_args))
+    # Options travel as FLOWER_* variables: a password never shows in `ps`.
+    os.execve(sys.executable, _celery("flower", *flower_args), flower_env(settings))
 
 
 COMMANDS = (api, worker, beat, flower, up)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from brain.crypto import EncryptedJSON
 from brain.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("LOW", "NORMAL", "HIGH", "CRITICAL")
@@ -27,10 +28,11 @@ class Mission(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     agent: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Fernet-encrypted at rest when BRAIN_ENCRYPT_PAYLOADS is on (brain/crypto.py).
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     priority: Mapped[str] = mapped_column(String(10), default="NORMAL")
     status: Mapped[str] = mapped_column(String(20), default="queued")
-    result: Mapped[Any | None] = mapped_column(JSON)
+    result: Mapped[Any | None] = mapped_column(EncryptedJSON)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     timeout_s: Mapped[int | None] = mapped_column(Integer)
@@ -54,9 +56,11 @@ class Mission(Base):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
-        Index("ix_missions_created", "created_at", "id"),
+        # Every API listing is scoped to one tenant: the tenant leads the keyset indexes.
+        Index("ix_missions_tenant_created", "tenant", "created_at", "id"),
+        Index("ix_missions_tenant_status_created", "tenant", "status", "created_at", "id"),
+        Index("ix_missions_tenant_agent_created", "tenant", "agent", "created_at", "id"),
         Index("ix_missions_status_created", "status", "created_at", "id"),
-        Index("ix_missions_agent_created", "agent", "created_at", "id"),
         Index("ix_missions_status_dispatched", "status", "dispatched_at"),
         Index("uq_missions_tenant_idempotency_key", "tenant", "idempotency_key", unique=True),
     )

@@ -16,15 +16,15 @@ from brain.services import audit
 
 def claim(session: Session, mission_id: uuid.UUID, worker: str) -> Mission | None:
     """queued → running (attempts + 1). None if the mission is not queued: a duplicate message."""
-    changed = session.execute(
+    mission = session.scalars(
         update(Mission)
         .where(Mission.id == mission_id, Mission.status == "queued")
         .values(status="running", attempts=Mission.attempts + 1, started_at=utcnow(), worker=worker)
-    ).rowcount
-    if not changed:
+        .returning(Mission),
+        execution_options={"populate_existing": True},
+    ).first()
+    if mission is None:
         return None
-    mission = session.scalars(select(Mission).where(Mission.id == mission_id)).one()
-    session.refresh(mission)
     audit.record(session, "mission.started", mission_id, tenant=mission.tenant, actor=worker,
                  data={"attempt": mission.attempts})
     return mission
@@ -39,20 +39,26 @@ def finish(
     error: dict[str, Any] | None = None,
     attempt: int | None = None,
     usage: dict[str, Any] | None = None,
+    would_have: list[str] | None = None,
 ) -> bool:
     """running → final status, only for the attempt that owns it; False if someone else moved it."""
     query = update(Mission).where(Mission.id == mission.id, Mission.status == "running")
     if attempt is not None:
         query = query.where(Mission.attempts == attempt)
-    changed = session.execute(
-        query.values(status=status, result=result, error=error, finished_at=utcnow())
-    ).rowcount
+    values: dict[str, Any] = {"status": status, "result": result, "error": error, "finished_at": utcnow()}
+    if usage is not None:
+        values["usage"] = usage
+    if would_have:
+        values["would_have"] = list(would_have)
+    changed = session.execute(query.values(**values)).rowcount
     if changed:
         data: dict[str, Any] = {"attempt": attempt or mission.attempts}
         if error:
             data["error"] = error
         if usage:
             data["usage"] = usage
+        if would_have:
+            data["would_have"] = list(would_have)
         audit.record(session, f"mission.{status}", mission.id, tenant=mission.tenant, data=data)
     return bool(changed)
 
@@ -68,6 +74,44 @@ def requeue(session: Session, mission: Mission, reason: str) -> bool:
         audit.record(session, "mission.retried", mission.id, tenant=mission.tenant,
                      data={"reason": reason, "attempt": mission.attempts})
     return bool(changed)
+
+
+def defer(session: Session, mission: Mission, until: dt.datetime, would_have: list[str]) -> bool:
+    """running → queued without using up an attempt: a rail asked to try again at `until`."""
+    changed = session.execute(
+        update(Mission)
+        .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
+        .values(status="queued", attempts=Mission.attempts - 1, deferred_until=until, dispatched_at=until,
+                worker=None, started_at=None, would_have=list(would_have))
+    ).rowcount
+    if changed:
+        audit.record(session, "mission.deferred", mission.id, tenant=mission.tenant,
+                     data={"until": until.isoformat()})
+    return bool(changed)
+
+
+def retry(session: Session, mission: Mission, error: dict[str, Any] | None, usage: dict[str, Any] | None,
+          would_have: list[str], delay_s: float) -> bool:
+    """running → queued for another attempt after a retryable agent error."""
+    due = utcnow() + dt.timedelta(seconds=delay_s)
+    changed = session.execute(
+        update(Mission)
+        .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
+        .values(status="queued", dispatched_at=due, worker=None, error=error, usage=usage,
+                would_have=list(would_have))
+    ).rowcount
+    if changed:
+        audit.record(session, "mission.retried", mission.id, tenant=mission.tenant,
+                     data={"reason": "retryable_error", "attempt": mission.attempts, "delay_s": round(delay_s, 3),
+                           "error": error})
+    return bool(changed)
+
+
+def clear_dispatched(session: Session, mission_id: uuid.UUID) -> None:
+    """Mark a queued mission as not published, so the sweeper publishes it."""
+    session.execute(
+        update(Mission).where(Mission.id == mission_id, Mission.status == "queued").values(dispatched_at=None)
+    )
 
 
 def running_started_before(session: Session, before: dt.datetime, limit: int = 500) -> list[Mission]:

@@ -14,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from brain.agents import PayloadInvalid, get_agent
+from brain.config import Settings, get_settings
 from brain.db import utcnow
 from brain.errors import Conflict, IdempotencyConflict, InvalidMission, NotFound
+from brain.governance import admission
 from brain.models import Mission
 from brain.models.mission import FINAL_STATUSES
 from brain.services import audit
@@ -36,6 +38,14 @@ def validate_agent_payload(agent_name: str, payload: dict[str, Any]) -> dict[str
         return agent.validate(payload)
     except PayloadInvalid as exc:
         raise InvalidMission(f"agent {agent_name!r} rejects the payload", "payload", exc.messages) from None
+
+
+def rail_options(body: dict[str, Any]) -> dict[str, Any]:
+    """The rail options the submitter set (timeout_s has its own column)."""
+    from brain.rails import default_chain
+
+    names = set(default_chain().option_fields) - {"timeout_s"}
+    return {k: body[k] for k in sorted(names) if body.get(k) is not None}
 
 
 def _by_idempotency_key(session: Session, tenant: str, key: str) -> Mission | None:
@@ -60,8 +70,13 @@ def create_mission(
     idempotency_key: str | None = None,
     tenant: str = "default",
     actor: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Mission, bool]:
-    """Store a new queued mission; returns (mission, created). Replays an idempotent retry."""
+    """Store a new mission (queued, or as the governor decides); returns (mission, created).
+
+    Replays an idempotent retry. A denied mission is stored `rejected`: the caller answers 403.
+    """
+    settings = settings or get_settings()
     body_hash = request_hash(body)
     if idempotency_key:
         existing = _by_idempotency_key(session, tenant, idempotency_key)
@@ -86,20 +101,29 @@ def create_mission(
         created_at=now,
         # Optimistic: the API publishes right after commit and clears this if that fails.
         dispatched_at=now,
+        submitted_by=actor,
+        options=rail_options(body),
     )
-    try:
-        with session.begin_nested():
-            session.add(mission)
-            session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key won the race.
-        existing = _by_idempotency_key(session, tenant, idempotency_key or "")
-        if existing is None:
-            raise
-        return _replay(existing, body_hash), False
+    decision = admission.admit(settings, mission)
+    if not idempotency_key:
+        session.add(mission)  # inserted at commit, in one round trip with its events
+    else:
+        try:
+            # Only a keyed request can race another one: isolate its insert in a savepoint.
+            with session.begin_nested():
+                session.add(mission)
+                session.flush()
+        except IntegrityError:
+            # A concurrent request with the same key won the race.
+            existing = _by_idempotency_key(session, tenant, idempotency_key)
+            if existing is None:
+                raise
+            return _replay(existing, body_hash), False
     audit.record(session, "mission.created", mission.id, tenant=tenant, actor=actor,
                  data={"agent": mission.agent, "priority": mission.priority})
-    audit.record(session, "mission.queued", mission.id, tenant=tenant, actor=actor)
+    admission.record(session, settings, mission, decision, actor)
+    if mission.status == "queued":
+        audit.record(session, "mission.queued", mission.id, tenant=tenant, actor=actor)
     return mission, True
 
 

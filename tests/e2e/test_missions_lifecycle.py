@@ -18,7 +18,7 @@ def test_enqueue_runs_to_success(stack):
     assert done["result"] == {"msg": "hi"}
     assert done["attempts"] == 1
     assert done["started_at"] and done["finished_at"] and done["error"] is None
-    assert [e["type"] for e in stack.events(mission["id"])] == [
+    assert [e["type"] for e in stack.events(mission["id"]) if e["type"].startswith("mission.")] == [
         "mission.created", "mission.queued", "mission.started", "mission.succeeded"]
 
 

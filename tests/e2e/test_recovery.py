@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.servers import wait_for
 
@@ -59,8 +58,8 @@ def test_publish_failure_is_delivered_by_the_sweeper(bare_stack):
     else:
         dead_broker = "redis://127.0.0.1:1/0"
     _, broken_api = bare_stack.start_api(BRAIN_BROKER_URL=dead_broker)
-    resp = requests.post(f"{broken_api}/api/missions", json={"name": "lost?", "agent": "echo", "payload": {"k": 1}},
-                         timeout=30)
+    resp = bare_stack.request("POST", "/api/missions", url=broken_api,
+                              json={"name": "lost?", "agent": "echo", "payload": {"k": 1}})
     assert resp.status_code == 202
     done = bare_stack.wait_status(resp.json()["id"], timeout=60)
     assert done["status"] == "succeeded"

@@ -1,0 +1,1 @@
+"""The approvals resource: list, read, approve and reject held missions."""

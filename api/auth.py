@@ -1,0 +1,187 @@
+"""Who may call what: bearer-token authentication per request and the endpoint→permission map.
+
+Every endpoint under /api needs a permission (brain/security/roles.py). It is looked up:
+1. on the view method, if decorated with `@requires("approve")` (any order among decorators);
+2. in ENDPOINT_PERMISSIONS by "blueprint.View:METHOD", then by "blueprint.View";
+3. otherwise the safe default: GET/HEAD need `read`, every other method needs `admin`.
+Paths outside /api (/health/*, /metrics) and the OpenAPI document and Swagger UI are public.
+Failures use the one error shape: 401 (with WWW-Authenticate) for a missing or bad token,
+403 when the token's roles lack the permission.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from apispec import BasePlugin
+from flask import Flask, current_app, g, jsonify, request
+from flask_smorest import Api
+
+from api.errors import error_body
+from brain.config import Settings
+from brain.errors import ConfigError
+from brain.security import AuthError, Identity, permissions_of, verify_token
+from brain.security.roles import ADMIN, APPROVE, CANCEL, READ, SUBMIT
+
+log = logging.getLogger("brain.api.auth")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Endpoints of other resources add their rows here (or use @requires on the view method).
+ENDPOINT_PERMISSIONS: dict[str, str] = {
+    "missions.Missions:GET": READ,
+    "missions.Missions:POST": SUBMIT,
+    "missions.MissionEnqueue:POST": SUBMIT,
+    "missions.MissionById:GET": READ,
+    "missions.MissionCancel:POST": CANCEL,
+    "missions.MissionInfo:GET": READ,
+    "approvals.ApprovalApprove:POST": APPROVE,
+    "approvals.ApprovalReject:POST": APPROVE,
+    "neurorail.ReflexReset:POST": ADMIN,
+    "policies.PoliciesReload:POST": ADMIN,
+}
+
+PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static"})
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_ATTR = "_brain_permission"
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Mark a view method as needing `permission` (overrides the map and the default)."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _ATTR, permission)
+        return fn
+
+    return mark
+
+
+def current_identity() -> Identity | None:
+    """The authenticated caller of this request, or None (anonymous, minimal profile)."""
+    return getattr(g, "identity", None)
+
+
+def current_tenant() -> str:
+    identity = current_identity()
+    return identity.tenant if identity else "default"
+
+
+def current_actor() -> str | None:
+    identity = current_identity()
+    return identity.sub if identity else None
+
+
+def required_permission(endpoint: str | None, method: str) -> str | None:
+    """The permission a request needs, or None when the endpoint is public."""
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS or not request.path.startswith("/api/"):
+        return None
+    method = "GET" if method == "HEAD" else method
+    view = current_app.view_functions.get(endpoint)
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, method.lower(), None) if view_class else view
+    marked = getattr(handler, _ATTR, None)
+    if marked:
+        return marked
+    found = ENDPOINT_PERMISSIONS.get(f"{endpoint}:{method}") or ENDPOINT_PERMISSIONS.get(endpoint)
+    if found:
+        return found
+    return READ if method in _SAFE_METHODS else ADMIN
+
+
+def _authenticate() -> None:
+    """Before rate limits: read the token (tier 3 limits key on it); refusing comes later."""
+    g.identity, g.auth_error = None, None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        g.auth_error = "the Authorization header must be 'Bearer <token>'"
+        return
+    try:
+        g.identity = verify_token(token.strip(), current_app.config["BRAIN_SETTINGS"])
+    except AuthError as exc:
+        g.auth_error = exc.message
+
+
+def _authorize():
+    """After rate limits: 401 without an acceptable token (when required), 403 without the role."""
+    if request.method == "OPTIONS":
+        return None
+    permission = required_permission(request.endpoint, request.method)
+    if permission is None:
+        return None
+    if g.get("auth_error"):
+        return _unauthorized(g.auth_error, invalid=True)
+    identity = current_identity()
+    if identity is None:
+        if current_app.config["BRAIN_SETTINGS"].auth_required:
+            return _unauthorized("a bearer token is required")
+        return None  # anonymous local use (minimal profile)
+    if permission not in permissions_of(identity.roles):
+        roles = ", ".join(sorted(identity.roles)) or "none"
+        body = error_body(403, f"this needs the {permission!r} permission; your roles: {roles}", "forbidden")
+        return jsonify(body), 403
+    return None
+
+
+def _unauthorized(message: str, invalid: bool = False):
+    challenge = 'Bearer realm="brain"'
+    if invalid:
+        challenge += ', error="invalid_token", error_description="' + message.replace('"', "'") + '"'
+    return jsonify(error_body(401, message, "unauthorized")), 401, {"WWW-Authenticate": challenge}
+
+
+def check_config(settings: Settings) -> None:
+    """Start-up: a profile that requires auth must have a key to verify tokens with."""
+    if settings.auth_required and not (settings.jwt_secret or settings.jwt_public_key or settings.jwt_jwks_file):
+        raise ConfigError(
+            f"BRAIN_AUTH_REQUIRED is on (profile {settings.profile}) but no token key is configured: "
+            "set BRAIN_JWT_SECRET, BRAIN_JWT_PUBLIC_KEY or BRAIN_JWT_JWKS_FILE")
+    if not settings.auth_required:
+        log.warning("AUTHENTICATION IS OFF (profile %s): anonymous API requests are allowed. "
+                    "Set BRAIN_AUTH_REQUIRED=true to require a bearer token.", settings.profile)
+
+
+def register_authentication(app: Flask) -> None:
+    """Register before the rate limiter, so tier-3 limits can key on the identity."""
+    check_config(app.config["BRAIN_SETTINGS"])
+    app.before_request(_authenticate)
+
+
+def register_authorization(app: Flask) -> None:
+    """Register after the rate limiter, so floods of bad tokens are still counted."""
+    app.before_request(_authorize)
+
+
+class _SecurityDocs(BasePlugin):
+    """OpenAPI: public paths have no security; /api operations document 401, 403 and 429."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if not (path or "").startswith("/api/"):
+                operation["security"] = []
+                continue
+            responses = operation["responses"]
+            responses.setdefault("401", "UNAUTHORIZED")
+            responses.setdefault("403", "FORBIDDEN")
+            responses.setdefault("429", "TOO_MANY_REQUESTS")
+
+
+def document(api: Api) -> None:
+    """Declare the bearer scheme (call before blueprints are registered)."""
+    spec = api.spec
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    error = {"application/json": {"schema": "Error"}}
+    for name, text in (("UNAUTHORIZED", "Missing, malformed, expired or wrongly signed bearer token"),
+                       ("FORBIDDEN", "The token's roles lack the permission this needs"),
+                       ("TOO_MANY_REQUESTS", "Rate limited; see Retry-After and X-RateLimit-*")):
+        spec.components.response(name, {"description": text, "content": error})
+    spec.options["security"] = [{"bearerAuth": []}]
+    plugin = _SecurityDocs()
+    plugin.init_spec(spec)
+    spec.plugins = [*spec.plugins, plugin]

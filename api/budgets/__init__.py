@@ -1,0 +1,1 @@
+"""Budgets: limit, spent, reserved and remaining per scope and period."""

@@ -1,0 +1,1 @@
+"""NeuroRail operator endpoints: circuit breakers and rollout state."""

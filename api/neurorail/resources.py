@@ -1,0 +1,86 @@
+"""GET /api/neurorail/reflexes, POST /api/neurorail/reflexes/{name}/reset, GET /api/neurorail/rollout."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from brain.db import session_scope
+from brain.rails.rollout import current_percentage, forget_cached_percentage
+from brain.services import audit, breakers
+from brain.state import get_redis
+
+blp = Blueprint("neurorail", __name__, url_prefix="/api/neurorail", description="NeuroRail: breakers and rollout")
+
+
+class BreakerSchema(ma.Schema):
+    name = ma.fields.String()
+    state = ma.fields.String(metadata={"enum": ["closed", "half_open", "open"]})
+    failures_in_window = ma.fields.Integer()
+    open_until = ma.fields.DateTime(allow_none=True)
+    probe_mission_id = ma.fields.String(allow_none=True)
+
+
+class BreakerListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BreakerSchema))
+
+
+class RolloutSchema(ma.Schema):
+    phase = ma.fields.Integer()
+    enforcement_percentage = ma.fields.Integer()
+    timeout_enforcement = ma.fields.Boolean()
+    budget_enforcement = ma.fields.Boolean()
+    reflex_system = ma.fields.Boolean()
+
+
+def _settings():
+    return current_app.config["BRAIN_SETTINGS"]
+
+
+def _as_time(value: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(value, dt.UTC) if value else None
+
+
+@blp.route("/reflexes")
+class Reflexes(MethodView):
+    @blp.response(200, BreakerListSchema)
+    def get(self):
+        """Every circuit breaker: state, failures in the window, open until."""
+        s = _settings()
+        items = breakers.list_breakers(get_redis(s), s.neurorail_reflex_window_s)
+        for item in items:
+            item["open_until"] = _as_time(item["open_until"])
+        return {"items": items}
+
+
+@blp.route("/reflexes/<string:name>/reset")
+class ReflexReset(MethodView):
+    @blp.response(200, BreakerSchema)
+    def post(self, name: str):
+        """Close a breaker now and forget its failures."""
+        s = _settings()
+        breakers.reset(get_redis(s), name)
+        with session_scope(s.database_url) as session:
+            audit.record(session, "reflex.closed", data={"breaker": name, "reason": "reset"})
+        return {"name": name, "state": "closed", "failures_in_window": 0, "open_until": None,
+                "probe_mission_id": None}
+
+
+@blp.route("/rollout")
+class Rollout(MethodView):
+    @blp.response(200, RolloutSchema)
+    def get(self):
+        """Phase, the live enforcement percentage (after any rollback) and the per-rail flags."""
+        s = _settings()
+        forget_cached_percentage()
+        return {
+            "phase": s.neurorail_phase,
+            "enforcement_percentage": current_percentage(s, get_redis(s)),
+            "timeout_enforcement": s.neurorail_enable_timeout_enforcement,
+            "budget_enforcement": s.neurorail_enable_budget_enforcement,
+            "reflex_system": s.neurorail_enable_reflex_system,
+        }

@@ -1,0 +1,1 @@
+"""The policies resource: the active policy set and reloading it."""

@@ -1,0 +1,124 @@
+"""`python -m bench [--quick] [--soak SECONDS] [--out FILE]`: set everything up, run every scenario, report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import http_scenarios, worker_scenarios
+from bench.figures import Results
+from bench.machine import facts
+from bench.stack import Stack
+from bench.targets import table
+from bench.wrk import ensure_wrk
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+# quick: under 3 minutes; full: under 15 (without --soak).
+PLANS = {
+    "quick": {"enqueue_s": 5, "e2e_count": 1000, "ramp_stage_s": 4, "scale_s": 4, "backlog": 10_000,
+              "table_rows": 10_000, "decisions": 2000},
+    "full": {"enqueue_s": 15, "e2e_count": 5000, "ramp_stage_s": 10, "scale_s": 10, "backlog": 50_000,
+             "table_rows": 100_000, "decisions": 5000},
+}
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {item!r}")
+    return key, value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="shorter runs and smaller data (< 3 minutes)")
+    parser.add_argument("--soak", type=float, default=0, metavar="SECONDS",
+                        help="also run the soak scenario for SECONDS (not part of --quick)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results file (default {DEFAULT_OUT})")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
+                        help="extra environment for BRAiN's processes (repeatable), e.g. a rate limit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    plan = PLANS[mode]
+    ensure_wrk()
+    started = time.monotonic()
+    extra = dict(args.env)
+    stack = Stack.start({"NEURORAIL_PHASE": "2", **extra})
+    res = Results()
+    info = {"mode": mode, "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    try:
+        info["machine"] = facts(stack)
+        log(f"bench: {mode} run; {stack.auth_note}; data in {stack.data_dir}")
+        api, api_url = stack.start_api("api")
+        _, peer_url = stack.start_peer_api()
+        failed = run_all(stack, res, plan, args.soak, api, api_url, peer_url)
+    except BaseException:
+        failed = 1
+        raise
+    finally:
+        stack.stop(keep_logs=bool(failed))
+        if failed:
+            log(f"bench: process logs kept in {stack.data_dir}")
+    info["duration_s"] = round(time.monotonic() - started, 1)
+    figures = {f.name: f for f in res.figures}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({**info, "figures": res.as_json()}, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(table(figures) + "\n")
+    log(f"\n{table(figures)}\n\nbench: {info['duration_s']} s; wrote {args.out} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url: str, peer_url: str) -> int:
+    """Run every scenario; returns how many failed (their figures are missing)."""
+    def e2e() -> None:
+        off, off_url = stack.start_api("api-norails", NEURORAIL_PHASE="0")
+        try:
+            worker_scenarios.e2e_brain(stack, res, plan["e2e_count"], api_url, off_url)
+        finally:
+            off.stop()
+        worker_scenarios.e2e_peer(stack, res, plan["e2e_count"], peer_url)
+        worker_scenarios.e2e_ratios(res)
+
+    scenarios = [
+        ("enqueue", lambda: http_scenarios.enqueue(stack, res, api_url, peer_url, plan["enqueue_s"])),
+        ("end to end", e2e),
+        ("seed load ramp", lambda: http_scenarios.ramp(stack, res, api_url, peer_url, plan["ramp_stage_s"])),
+        ("scale", lambda: http_scenarios.scale(stack, res, api_url, plan["scale_s"], plan["backlog"],
+                                               plan["table_rows"])),
+        ("governor", lambda: worker_scenarios.governor(stack, res, plan["decisions"])),
+    ]
+    if soak_s > 0:
+        scenarios.append(("soak", lambda: worker_scenarios.soak(stack, res, soak_s, api, api_url)))
+    failed = 0
+    for name, run in scenarios:
+        step(name)
+        try:
+            run()
+        except Exception:  # noqa: BLE001 - one broken scenario must not hide the others' figures
+            failed += 1
+            log(f"bench: {name} failed; its figures are missing (n/a in the table):\n{traceback.format_exc()}")
+    return failed
+
+
+def step(name: str) -> None:
+    log(f"bench: {name} ({time.strftime('%H:%M:%S')})")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The peer: what a team writes by hand with Flask + Celery, measured beside BRAiN."""

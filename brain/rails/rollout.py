@@ -1,0 +1,147 @@
+"""Rollout: phase, per-rail flags and the canary percentage decide enforce vs observe per mission."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+
+from brain.config import Settings
+
+log = logging.getLogger("brain.neurorail.rollout")
+
+PERCENTAGE_KEY = "nr:rollout:percentage"
+STAGES = (0, 10, 50, 100)
+_cache: dict[str, tuple[float, int]] = {}
+CACHE_S = 2.0
+
+OFF, OBSERVE, ENFORCE = "off", "observe", "enforce"
+
+
+def in_canary(mission_id: str, percentage: int) -> bool:
+    """A stable hash of the mission id picks the enforced share."""
+    bucket = int(hashlib.sha256(str(mission_id).encode()).hexdigest()[:8], 16) % 100
+    return bucket < percentage
+
+
+def current_percentage(settings: Settings, client: redis.Redis) -> int:
+    """The live percentage: the rollback guard's value in Redis, else the setting (cached 2 s)."""
+    now = time.monotonic()
+    hit = _cache.get(settings.redis_url)
+    if hit and now - hit[0] < CACHE_S:
+        return hit[1]
+    try:
+        raw = client.get(PERCENTAGE_KEY)
+    except redis.RedisError:
+        raw = None
+    value = int(raw) if raw is not None else settings.neurorail_enforcement_percentage
+    _cache[settings.redis_url] = (now, value)
+    return value
+
+
+def forget_cached_percentage() -> None:
+    _cache.clear()
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    """The mode of each rail for one mission."""
+
+    phase: int
+    percentage: int
+    canary: bool
+    timeout_flag: bool
+    budget_flag: bool
+    reflex_flag: bool
+
+    @classmethod
+    def for_mission(cls, settings: Settings, client: redis.Redis, mission_id: str) -> Enforcement:
+        pct = current_percentage(settings, client) if settings.neurorail_phase == 2 else 0
+        return cls(
+            phase=settings.neurorail_phase,
+            percentage=pct,
+            canary=in_canary(mission_id, pct),
+            timeout_flag=settings.neurorail_enable_timeout_enforcement,
+            budget_flag=settings.neurorail_enable_budget_enforcement,
+            reflex_flag=settings.neurorail_enable_reflex_system,
+        )
+
+    def mode(self, rail: str) -> str:
+        if self.phase == 0:
+            return OFF
+        flag = {"timeout": self.timeout_flag, "budget": self.budget_flag, "reflex": self.reflex_flag}[rail]
+        if rail == "reflex" and not flag:
+            return OFF  # the reflex system is switched off entirely
+        if self.phase == 2 and flag and self.canary:
+            return ENFORCE
+        return OBSERVE
+
+
+def previous_stage(percentage: int) -> int:
+    lower = [s for s in STAGES if s < percentage]
+    return lower[-1] if lower else 0
+
+
+# ---- the rollback guard ---------------------------------------------------------------
+BUCKET_PREFIX = "nr:rollout:bucket:"
+COOLDOWN_KEY = "nr:rollout:cooldown"
+BUCKET_S = 10
+
+
+def record_outcome(client: redis.Redis, settings: Settings, rail_caused: bool) -> None:
+    """Count a finished mission (and whether an enforcing rail caused its failure) in a time bucket."""
+    if settings.neurorail_phase != 2:
+        return
+    key = f"{BUCKET_PREFIX}{int(time.time()) // BUCKET_S}"
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.hincrby(key, "total", 1)
+        if rail_caused:
+            pipe.hincrby(key, "rail", 1)
+        pipe.expire(key, settings.neurorail_rollback_window_s + 2 * BUCKET_S)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("could not record a rollout sample")
+
+
+def window_counts(client: redis.Redis, window_s: int) -> tuple[int, int]:
+    now_bucket = int(time.time()) // BUCKET_S
+    keys = [f"{BUCKET_PREFIX}{b}" for b in range(now_bucket - window_s // BUCKET_S, now_bucket + 1)]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hmget(key, "total", "rail")
+    total = rail = 0
+    for t, r in pipe.execute():
+        total += int(t or 0)
+        rail += int(r or 0)
+    return total, rail
+
+
+def guard(client: redis.Redis, settings: Settings) -> dict | None:
+    """Step the canary back one stage when rail-caused failures exceed the allowed rate.
+
+    Returns the change (for an audit event), or None. After a step the guard waits a
+    whole window, so one bad spell costs one stage, not all of them.
+    """
+    if settings.neurorail_phase != 2 or client.exists(COOLDOWN_KEY):
+        return None
+    total, rail = window_counts(client, settings.neurorail_rollback_window_s)
+    if total < settings.neurorail_rollback_min_missions or rail / total <= settings.neurorail_rollback_error_rate:
+        return None
+    raw = client.get(PERCENTAGE_KEY)
+    current = int(raw) if raw is not None else settings.neurorail_enforcement_percentage
+    if current == 0:
+        return None
+    new = previous_stage(current)
+    client.set(PERCENTAGE_KEY, new)
+    client.set(COOLDOWN_KEY, 1, ex=settings.neurorail_rollback_window_s)
+    forget_cached_percentage()
+    change = {"from": current, "to": new, "rail_failures": rail, "missions": total,
+              "rate": round(rail / total, 4), "threshold": settings.neurorail_rollback_error_rate}
+    log.warning("NeuroRail rollback: %d/%d missions (%.1f%%) failed by enforcing rails in the last %d s, "
+                "above %.1f%%; enforcement %d%% -> %d%%", rail, total, 100 * rail / total,
+                settings.neurorail_rollback_window_s, 100 * settings.neurorail_rollback_error_rate, current, new)
+    return change

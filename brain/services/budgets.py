@@ -1,0 +1,190 @@
+"""The budget ledger in Redis: reserve, charge and settle against every scope in one script each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import redis
+
+from brain.config import Settings
+
+PREFIX = "nr:budget:"
+
+# Scope i (1-based) uses KEYS[i+1] and ARGV[base+3i-2 .. base+3i]: limit_tokens, limit_cost, enforce.
+_COMMON = """
+local n = tonumber(ARGV[1])
+local function over(i, add_t, add_c, base)
+  local k = KEYS[i + 1]
+  local lt = tonumber(ARGV[base + 3 * i - 2]); local lc = tonumber(ARGV[base + 3 * i - 1])
+  local st = tonumber(redis.call('HGET', k, 'spent_tokens') or '0')
+  local rt = tonumber(redis.call('HGET', k, 'reserved_tokens') or '0')
+  local sc = tonumber(redis.call('HGET', k, 'spent_cost') or '0')
+  local rc = tonumber(redis.call('HGET', k, 'reserved_cost') or '0')
+  if lt > 0 and st + rt + add_t > lt then return true end
+  if lc > 0 and sc + rc + add_c > lc + 1e-9 then return true end
+  return false
+end
+local function check(add_t, add_c, base)
+  local observed = {}
+  for i = 1, n do
+    if (add_t > 0 or add_c > 0) and over(i, add_t, add_c, base) then
+      if ARGV[base + 3 * i] == '1' then return i, observed end
+      table.insert(observed, tostring(i))
+    end
+  end
+  return 0, observed
+end
+local function grow(add_t, add_c, ttl)
+  for i = 1, n do
+    redis.call('HINCRBY', KEYS[i + 1], 'reserved_tokens', add_t)
+    redis.call('HINCRBYFLOAT', KEYS[i + 1], 'reserved_cost', add_c)
+    redis.call('EXPIRE', KEYS[i + 1], ttl)
+  end
+end
+"""
+
+# ARGV: n, est_tokens, est_cost, ttl, scopes... ; KEYS[1] = the run's hash
+_RESERVE = _COMMON + """
+local est_t = tonumber(ARGV[2]); local est_c = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4])
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
+local denied, observed = check(est_t, est_c, 4)
+if denied > 0 then return {denied, ''} end
+grow(est_t, est_c, ttl)
+redis.call('HSET', KEYS[1], 'rt', est_t, 'rc', est_c, 'ut', 0, 'uc', 0)
+redis.call('EXPIRE', KEYS[1], ttl)
+return {0, table.concat(observed, ',')}
+"""
+
+# ARGV: n, tokens, cost, ttl, scopes...
+_CHARGE = _COMMON + """
+local d_t = tonumber(ARGV[2]); local d_c = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4])
+local rt = tonumber(redis.call('HGET', KEYS[1], 'rt') or '0')
+local rc = tonumber(redis.call('HGET', KEYS[1], 'rc') or '0')
+local ut = tonumber(redis.call('HGET', KEYS[1], 'ut') or '0') + d_t
+local uc = tonumber(redis.call('HGET', KEYS[1], 'uc') or '0') + d_c
+local extra_t = math.max(0, ut - rt); local extra_c = math.max(0, uc - rc)
+local denied, observed = check(extra_t, extra_c, 4)
+if denied > 0 then return {denied, ''} end
+if extra_t > 0 or extra_c > 0 then
+  grow(extra_t, extra_c, ttl)
+  redis.call('HSET', KEYS[1], 'rt', rt + extra_t, 'rc', rc + extra_c)
+end
+redis.call('HSET', KEYS[1], 'ut', ut, 'uc', uc)
+return {0, table.concat(observed, ',')}
+"""
+
+# ARGV: n ; moves the run's reservation to actual spend in every scope, once.
+_SETTLE = """
+local n = tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local rt = tonumber(redis.call('HGET', KEYS[1], 'rt')); local rc = tonumber(redis.call('HGET', KEYS[1], 'rc'))
+local ut = tonumber(redis.call('HGET', KEYS[1], 'ut')); local uc = tonumber(redis.call('HGET', KEYS[1], 'uc'))
+for i = 1, n do
+  local k = KEYS[i + 1]
+  redis.call('HINCRBY', k, 'reserved_tokens', -rt)
+  redis.call('HINCRBYFLOAT', k, 'reserved_cost', -rc)
+  redis.call('HINCRBY', k, 'spent_tokens', ut)
+  redis.call('HINCRBYFLOAT', k, 'spent_cost', uc)
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Scope:
+    label: str  # mission | tenant_day | tenant_month
+    key: str
+    limit_tokens: int
+    limit_cost: float
+    enforce: bool
+    ttl_s: int
+
+
+def period_ids(now: dt.datetime | None = None) -> dict[str, str]:
+    now = now or dt.datetime.now(dt.UTC)
+    return {"day": now.strftime("%Y-%m-%d"), "month": now.strftime("%Y-%m")}
+
+
+def tenant_scopes(settings: Settings, tenant: str, enforce: bool) -> list[Scope]:
+    ids = period_ids()
+    s = settings
+    out = []
+    if s.neurorail_tenant_tokens_per_day or s.neurorail_tenant_cost_usd_per_day:
+        out.append(Scope("tenant_day", f"{PREFIX}tenant:{tenant}:day:{ids['day']}", s.neurorail_tenant_tokens_per_day,
+                         s.neurorail_tenant_cost_usd_per_day, enforce, 3 * 86400))
+    if s.neurorail_tenant_tokens_per_month or s.neurorail_tenant_cost_usd_per_month:
+        out.append(Scope("tenant_month", f"{PREFIX}tenant:{tenant}:month:{ids['month']}",
+                         s.neurorail_tenant_tokens_per_month, s.neurorail_tenant_cost_usd_per_month, enforce,
+                         33 * 86400))
+    return out
+
+
+def _args(scopes: list[Scope]) -> list:
+    flat: list = []
+    for sc in scopes:
+        flat += [sc.limit_tokens or 0, sc.limit_cost or 0, "1" if sc.enforce else "0"]
+    return flat
+
+
+def _run_key(mission_id: str) -> str:
+    return f"{PREFIX}run:{mission_id}"
+
+
+def _result(scopes: list[Scope], raw: list) -> tuple[Scope | None, list[Scope]]:
+    denied = int(raw[0])
+    observed_raw = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
+    observed = [scopes[int(i) - 1] for i in observed_raw.split(",") if i]
+    return (scopes[denied - 1] if denied else None), observed
+
+
+def reserve(client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: int,
+            cost: float) -> tuple[Scope | None, list[Scope]]:
+    """Reserve the estimate in every scope at once; returns (denying scope, observed violations)."""
+    ttl = max(sc.ttl_s for sc in scopes)
+    raw = client.eval(_RESERVE, 1 + len(scopes), _run_key(mission_id), *[sc.key for sc in scopes],
+                      len(scopes), tokens, cost, ttl, *_args(scopes))
+    return _result(scopes, raw)
+
+
+def charge(client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: int,
+           cost: float) -> tuple[Scope | None, list[Scope]]:
+    """Record usage; growing past the reservation must fit every enforced limit or it is refused."""
+    ttl = max(sc.ttl_s for sc in scopes)
+    raw = client.eval(_CHARGE, 1 + len(scopes), _run_key(mission_id), *[sc.key for sc in scopes],
+                      len(scopes), tokens, cost, ttl, *_args(scopes))
+    return _result(scopes, raw)
+
+
+def settle(client: redis.Redis, mission_id: str, scopes: list[Scope]) -> None:
+    client.eval(_SETTLE, 1 + len(scopes), _run_key(mission_id), *[sc.key for sc in scopes], len(scopes))
+
+
+def overview(client: redis.Redis, settings: Settings, tenants: list[str] | None = None) -> list[dict]:
+    """Limit, spent, reserved and remaining per tenant scope and current period."""
+    found = {"default"} | set(tenants or [])
+    for key in client.scan_iter(match=f"{PREFIX}tenant:*", count=500):
+        found.add((key.decode() if isinstance(key, bytes) else key).split(":")[3])
+    ids = period_ids()
+    s = settings
+    limits = {"day": (s.neurorail_tenant_tokens_per_day, s.neurorail_tenant_cost_usd_per_day),
+              "month": (s.neurorail_tenant_tokens_per_month, s.neurorail_tenant_cost_usd_per_month)}
+    out = []
+    for tenant in sorted(found):
+        for period, (lt, lc) in limits.items():
+            raw = client.hgetall(f"{PREFIX}tenant:{tenant}:{period}:{ids[period]}")
+            data = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in raw.items()}
+            spent = {"tokens": int(data.get("spent_tokens", 0)), "cost_usd": round(data.get("spent_cost", 0), 6)}
+            reserved = {"tokens": int(data.get("reserved_tokens", 0)),
+                        "cost_usd": round(data.get("reserved_cost", 0), 6)}
+            out.append({
+                "scope": f"tenant:{tenant}", "period": period, "period_id": ids[period],
+                "limit": {"tokens": lt or None, "cost_usd": lc or None},
+                "spent": spent, "reserved": reserved,
+                "remaining": {
+                    "tokens": max(0, lt - spent["tokens"] - reserved["tokens"]) if lt else None,
+                    "cost_usd": round(max(0.0, lc - spent["cost_usd"] - reserved["cost_usd"]), 6) if lc else None,
+                },
+            })
+    return out

@@ -1,0 +1,30 @@
+"""The policy store keeps the last good set and notices edited files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from brain.governance.store import PoliciesUnavailable, PolicyStore
+
+
+def test_a_broken_edit_keeps_the_last_good_set_and_a_fix_is_picked_up(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("rules:\n  - {id: a, effect: allow}\n")
+    store = PolicyStore(tmp_path)
+    good = store.current()
+    path.write_text("rules:\n  - {id: a, effect: nope}\n")
+    os.utime(path, ns=(1, 1))  # a different mtime even on coarse clocks
+    assert store.current() is good
+    assert store.problems and store.problems[0].field == "effect"
+    path.write_text("rules:\n  - {id: a, effect: deny}\n")
+    fixed = store.current()
+    assert fixed.version != good.version and not store.problems
+    assert fixed.rules[0].effect == "deny"
+
+
+def test_no_valid_set_ever_fails_closed(tmp_path):
+    (tmp_path / "p.yaml").write_text("rules: 3\n")
+    with pytest.raises(PoliciesUnavailable):
+        PolicyStore(tmp_path).current()
