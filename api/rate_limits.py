@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Callable
 from functools import lru_cache
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import ApplicationLimit, Limit, Limiter, RequestLimit
 from limits import parse_many
 
@@ -145,5 +145,14 @@ def register(app: Flask) -> Limiter:
         raise ConfigError(f"BRAIN_TRUSTED_PROXIES: {exc}") from None
     limiter = build_limiter(settings)
     limiter.request_filter(_not_api)
+    # Registered before the limiter's own hook, so it runs after it (Flask runs them in reverse).
+    app.after_request(_retry_after_only_on_429)
     limiter.init_app(app)
     return limiter
+
+
+def _retry_after_only_on_429(response: Response) -> Response:
+    # Flask-Limiter sends Retry-After on every response; on a success it misleads clients.
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response

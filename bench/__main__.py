@@ -23,9 +23,9 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 # quick: under 3 minutes; full: under 15 (without --soak).
 PLANS = {
     "quick": {"enqueue_s": 5, "e2e_count": 1000, "ramp_stage_s": 4, "scale_s": 4, "backlog": 10_000,
-              "table_rows": 10_000, "decisions": 2000},
+              "table_rows": 10_000, "decisions": 20_000},
     "full": {"enqueue_s": 15, "e2e_count": 5000, "ramp_stage_s": 10, "scale_s": 10, "backlog": 50_000,
-             "table_rows": 100_000, "decisions": 5000},
+             "table_rows": 100_000, "decisions": 50_000},
 }
 
 

@@ -61,6 +61,7 @@ def test_tier1_per_client_ip_shared_by_two_api_processes(limited):
         resp = _get(stack, a if i % 2 else b, ip, token=stack.token(sub=f"u{i}", tenant=f"t{i}"))
         assert resp.status_code == 200, (i, resp.text)
         assert resp.headers["X-RateLimit-Limit"]
+        assert "Retry-After" not in resp.headers  # only a 429 tells the client to wait
     _assert_429(_get(stack, a, ip), "client")
     _assert_429(_get(stack, b, ip), "client")
     assert _get(stack, a, _ip()).status_code != 429  # another client is unaffected
