@@ -62,3 +62,15 @@ def get_broker_redis(settings: Settings) -> redis.Redis:
         if client is None:
             client = _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         return client
+
+
+_scripts: dict[tuple[int, str], object] = {}
+
+
+def script(client: redis.Redis, source: str):
+    """A Lua script run by EVALSHA (loaded once per client), so its body is not sent every call."""
+    key = (id(client), source)
+    found = _scripts.get(key)
+    if found is None:
+        found = _scripts[key] = client.register_script(source)
+    return found

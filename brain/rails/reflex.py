@@ -62,7 +62,11 @@ class ReflexRail(Rail):
         raise Defer(until, f"circuit {name} is open")
 
     def after_run(self, state: RunState, outcome: Outcome) -> None:
-        self._record(state, outcome_kind(outcome))
+        kind = outcome_kind(outcome)
+        note = state.notes.get("reflex")
+        if kind == "success" and note and note["verdict"] == "allow":
+            return  # a success on a closed circuit changes nothing: save the round trip
+        self._record(state, kind)
 
     def after_skip(self, state: RunState, outcome: Outcome) -> None:
         note = state.notes.get("reflex")

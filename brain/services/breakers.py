@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import redis
 
+from brain.state import script
+
 PREFIX = "nr:reflex:"
 STATE_CODES = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -83,14 +85,15 @@ class Verdict:
 
 
 def check(client: redis.Redis, name: str, mission_id: str, probe_stale_s: float) -> Verdict:
-    verdict, open_until, transition = client.eval(
-        _CHECK, 2, *_keys(name)[:2], time.time(), mission_id, probe_stale_s)
+    verdict, open_until, transition = script(client, _CHECK)(
+        keys=_keys(name)[:2], args=[time.time(), mission_id, probe_stale_s])
     return Verdict(_s(verdict), float(open_until), _s(transition))
 
 
 def record(client: redis.Redis, name: str, mission_id: str, kind: str, threshold: int, window_s: float,
            cooldown_s: float) -> str:
-    return _s(client.eval(_RECORD, 3, *_keys(name), time.time(), mission_id, kind, threshold, window_s, cooldown_s))
+    return _s(script(client, _RECORD)(keys=_keys(name),
+                                       args=[time.time(), mission_id, kind, threshold, window_s, cooldown_s]))
 
 
 def reset(client: redis.Redis, name: str) -> bool:

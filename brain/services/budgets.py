@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import redis
 
 from brain.config import Settings
+from brain.state import script
 
 PREFIX = "nr:budget:"
 
@@ -143,8 +144,8 @@ def reserve(client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: i
             cost: float) -> tuple[Scope | None, list[Scope]]:
     """Reserve the estimate in every scope at once; returns (denying scope, observed violations)."""
     ttl = max(sc.ttl_s for sc in scopes)
-    raw = client.eval(_RESERVE, 1 + len(scopes), _run_key(mission_id), *[sc.key for sc in scopes],
-                      len(scopes), tokens, cost, ttl, *_args(scopes))
+    raw = script(client, _RESERVE)(keys=[_run_key(mission_id), *[sc.key for sc in scopes]],
+                                    args=[len(scopes), tokens, cost, ttl, *_args(scopes)])
     return _result(scopes, raw)
 
 
@@ -152,13 +153,13 @@ def charge(client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: in
            cost: float) -> tuple[Scope | None, list[Scope]]:
     """Record usage; growing past the reservation must fit every enforced limit or it is refused."""
     ttl = max(sc.ttl_s for sc in scopes)
-    raw = client.eval(_CHARGE, 1 + len(scopes), _run_key(mission_id), *[sc.key for sc in scopes],
-                      len(scopes), tokens, cost, ttl, *_args(scopes))
+    raw = script(client, _CHARGE)(keys=[_run_key(mission_id), *[sc.key for sc in scopes]],
+                                   args=[len(scopes), tokens, cost, ttl, *_args(scopes)])
     return _result(scopes, raw)
 
 
 def settle(client: redis.Redis, mission_id: str, scopes: list[Scope]) -> None:
-    client.eval(_SETTLE, 1 + len(scopes), _run_key(mission_id), *[sc.key for sc in scopes], len(scopes))
+    script(client, _SETTLE)(keys=[_run_key(mission_id), *[sc.key for sc in scopes]], args=[len(scopes)])
 
 
 def overview(client: redis.Redis, settings: Settings, tenants: list[str] | None = None) -> list[dict]:
