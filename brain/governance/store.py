@@ -61,8 +61,12 @@ class PolicyStore:
 
     def current(self) -> PolicySet:
         """The set in force, reloading first when the files changed since the last attempt."""
-        if _signature(self.directory) != self._seen:
-            self.reload()
+        signature = _signature(self.directory)
+        if signature != self._seen or self._set is None:
+            # Another thread may be loading right now: wait for it rather than see no set.
+            with self._lock:
+                if signature != self._seen or self._set is None:
+                    self._reload_locked()
         if self._set is None:
             raise PoliciesUnavailable(
                 f"no valid policy set loaded from {self.directory}",
@@ -72,18 +76,21 @@ class PolicyStore:
     def reload(self) -> tuple[PolicySet | None, list[Problem]]:
         """Read and validate every file; on any problem keep the previous set."""
         with self._lock:
-            self._seen = _signature(self.directory)
-            try:
-                new = build(self.directory, read_directory(self.directory))
-            except PolicyError as exc:
-                self.problems = exc.problems
-                log.error("policy reload failed; keeping version %s: %s",
-                          self._set.version if self._set else None, exc)
-                return self._set, exc.problems
-            if self._set is None or new.version != self._set.version:
-                log.info("policy set %s loaded from %s (%d rules)", new.version, self.directory, len(new.rules))
-            self._set, self.problems = new, []
-            return new, []
+            return self._reload_locked()
+
+    def _reload_locked(self) -> tuple[PolicySet | None, list[Problem]]:
+        self._seen = _signature(self.directory)
+        try:
+            new = build(self.directory, read_directory(self.directory))
+        except PolicyError as exc:
+            self.problems = exc.problems
+            log.error("policy reload failed; keeping version %s: %s",
+                      self._set.version if self._set else None, exc)
+            return self._set, exc.problems
+        if self._set is None or new.version != self._set.version:
+            log.info("policy set %s loaded from %s (%d rules)", new.version, self.directory, len(new.rules))
+        self._set, self.problems = new, []
+        return new, []
 
 
 _stores: dict[Path, PolicyStore] = {}

@@ -91,20 +91,40 @@ COOLDOWN_KEY = "nr:rollout:cooldown"
 BUCKET_S = 10
 
 
+FLUSH_S = 1.0
+_pending: dict[int, list[int]] = {}  # bucket -> [total, rail-caused], this process only
+_flushed_at = 0.0
+
+
 def record_outcome(client: redis.Redis, settings: Settings, rail_caused: bool) -> None:
-    """Count a finished mission (and whether an enforcing rail caused its failure) in a time bucket."""
+    """Count a finished mission (and whether an enforcing rail caused its failure) in a time bucket.
+
+    Counts are buffered per process and written at most once a second (at once for a
+    rail-caused failure, with everything pending), so a mission costs no extra round trip.
+    """
+    global _flushed_at
     if settings.neurorail_phase != 2:
         return
-    key = f"{BUCKET_PREFIX}{int(time.time()) // BUCKET_S}"
+    counts = _pending.setdefault(int(time.time()) // BUCKET_S, [0, 0])
+    counts[0] += 1
+    counts[1] += int(rail_caused)
+    now = time.monotonic()
+    if not rail_caused and now - _flushed_at < FLUSH_S:
+        return
+    _flushed_at = now
+    pending = dict(_pending)
+    _pending.clear()
     try:
         pipe = client.pipeline(transaction=False)
-        pipe.hincrby(key, "total", 1)
-        if rail_caused:
-            pipe.hincrby(key, "rail", 1)
-        pipe.expire(key, settings.neurorail_rollback_window_s + 2 * BUCKET_S)
+        for bucket, (total, rail) in pending.items():
+            key = f"{BUCKET_PREFIX}{bucket}"
+            pipe.hincrby(key, "total", total)
+            if rail:
+                pipe.hincrby(key, "rail", rail)
+            pipe.expire(key, settings.neurorail_rollback_window_s + 2 * BUCKET_S)
         pipe.execute()
     except redis.RedisError:
-        log.warning("could not record a rollout sample")
+        log.warning("could not record %d rollout samples", sum(t for t, _ in pending.values()))
 
 
 def window_counts(client: redis.Redis, window_s: int) -> tuple[int, int]:
