@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import requests
+
+from tests.servers import wait_for  # one polling helper for tests and bench
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -68,16 +69,6 @@ def spawn(name: str, args: list[str], env: dict[str, str], log_dir: str) -> Proc
     return Proc(name, popen, log)
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-
 def wait_http(proc: Proc, url: str, timeout: float = 60) -> None:
     def up() -> bool:
         if not proc.alive():
@@ -87,7 +78,7 @@ def wait_http(proc: Proc, url: str, timeout: float = 60) -> None:
         except requests.RequestException:
             return False
 
-    wait_for(up, timeout, f"{proc.name} at {url}")
+    wait_for(up, timeout, what=f"{proc.name} at {url}")
 
 
 def wait_worker_ready(proc: Proc, timeout: float = 60) -> None:
@@ -96,4 +87,4 @@ def wait_worker_ready(proc: Proc, timeout: float = 60) -> None:
             raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
         return "ready." in proc.tail(200)
 
-    wait_for(ready, timeout, f"{proc.name} to be ready")
+    wait_for(ready, timeout, what=f"{proc.name} to be ready")

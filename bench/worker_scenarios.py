@@ -11,8 +11,9 @@ import time
 
 from bench import seed, wrk
 from bench.figures import Results, ratio
-from bench.procs import REPO, wait_for
+from bench.procs import REPO
 from bench.stack import BRAIN_BODY, Stack
+from tests.servers import wait_for
 
 
 def _drain_timeout(count: int) -> float:
@@ -31,7 +32,7 @@ def e2e_drain(stack: Stack, label: str, phase: int, count: int, api_url: str) ->
     done_sql = "SELECT count(*) FROM missions WHERE name = %s AND finished_at IS NOT NULL"
     try:
         wait_for(lambda: stack.sql(done_sql, (name,))[0][0] >= accepted, _drain_timeout(count),
-                 f"{accepted} {label} missions to finish", interval=0.5)
+                 interval=0.5, what=f"{accepted} {label} missions to finish")
     finally:
         worker.stop()
     n, ok, first, last = stack.sql(
@@ -78,7 +79,7 @@ def _peer_drain(stack: Stack, count: int, peer_url: str) -> tuple[float | None, 
     worker = stack.start_peer_worker()
     try:
         wait_for(lambda: peer.llen("peer:done") >= accepted, _drain_timeout(count),
-                 f"{accepted} peer tasks to finish", interval=0.5)
+                 interval=0.5, what=f"{accepted} peer tasks to finish")
     finally:
         worker.stop()
     spans = [tuple(map(float, raw.split())) for raw in peer.lrange("peer:done", 0, -1)]

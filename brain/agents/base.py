@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import marshmallow as ma
@@ -20,7 +21,7 @@ class PayloadInvalid(ValueError):
         self.messages = messages
 
 
-class Agent:
+class Agent(ABC):
     """A named handler: validates a payload at enqueue, runs it on a worker."""
 
     name: ClassVar[str]
@@ -38,5 +39,6 @@ class Agent:
         except ma.ValidationError as exc:
             raise PayloadInvalid(exc.normalized_messages()) from None
 
+    @abstractmethod
     def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
-        raise NotImplementedError
+        """Do the mission's work; the return value (JSON) becomes the mission's result."""
