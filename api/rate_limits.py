@@ -1,25 +1,33 @@
-"""Three-tier rate limits (Flask-Limiter on the state Redis, so every API process shares them).
+"""Three-tier rate limits: every tier of a request checked and counted in one Redis round trip.
 
 Tier 1 `global`: every /api request per client IP (a burst cap per window plus a sustained
 rate over ten windows). Tier 2 `endpoint`: per caller on costly endpoints (mission submission).
 Tier 3 `tenant` and `user`: every /api request of an authenticated tenant / user.
 The client IP comes from X-Forwarded-For only when the peer is in BRAIN_TRUSTED_PROXIES.
+Counters live in the state Redis, so every API process shares them.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+import logging
+import math
+import time
+from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import Flask, Response, current_app, request
-from flask_limiter import ApplicationLimit, Limit, Limiter, RequestLimit
+import redis
+from flask import Flask, Response, current_app, g, jsonify, request
 from limits import parse_many
 
 from api.auth import current_identity
+from api.errors import error_body
 from brain import metrics
 from brain.config import Settings
 from brain.errors import ConfigError
+from brain.state import get_redis, script
+
+log = logging.getLogger("brain.api.rate_limits")
 
 # Endpoint (blueprint.View:METHOD) → the setting holding its tier-2 limit.
 ENDPOINT_LIMITS: dict[str, str] = {
@@ -58,33 +66,31 @@ def client_ip() -> str:
     return hops[0][:64] if hops else remote
 
 
-def _caller() -> str:
-    identity = current_identity()
-    return f"user:{identity.tenant}/{identity.sub}" if identity else f"ip:{client_ip()}"
+@dataclass(frozen=True)
+class Rule:
+    """One limit: `amount` requests per `window_s` seconds, keyed per client, caller or tenant."""
+
+    tier: str  # the metric label: global, endpoint, tenant or user
+    scope: str  # names the counter; two rules never share one
+    amount: int
+    window_s: int
+    message: str
 
 
-def _tenant_key() -> str:
-    identity = current_identity()
-    return f"tenant:{identity.tenant}" if identity else ""
+@dataclass(frozen=True)
+class Rules:
+    """Every rule of a settings object, parsed once."""
+
+    burst: Rule
+    sustained: Rule
+    endpoint: dict[str, Rule]  # setting name -> rule
+    tenant: Rule
+    user: Rule
 
 
-def _anonymous() -> bool:
-    return current_identity() is None
-
-
-def _endpoint_setting() -> str | None:
-    return ENDPOINT_LIMITS.get(f"{request.endpoint}:{request.method}")
-
-
-def _endpoint_limit(setting: str) -> Callable[[], str]:
-    return lambda: getattr(_settings(), setting)
-
-
-def _breach(tier: str) -> Callable[[RequestLimit], None]:
-    def count(_: RequestLimit) -> None:
-        metrics.RATE_LIMIT_EXCEEDED.labels(tier).inc()
-
-    return count
+def _rule(tier: str, scope: str, rate: str, message: str) -> Rule:
+    item = parse_many(rate)[0]
+    return Rule(tier, scope, item.amount, item.get_expiry(), message)
 
 
 def global_limits(settings: Settings) -> str:
@@ -94,65 +100,132 @@ def global_limits(settings: Settings) -> str:
     return f"{settings.rate_limit_burst} per {n} {unit}; {item.amount * 10} per {n * 10} {unit}"
 
 
-def storage_uri(settings: Settings) -> str:
-    if settings.redis_url.startswith("unix://"):
-        return "redis+unix://" + settings.redis_url[len("unix://"):]
-    return settings.redis_url
-
-
-def _not_api() -> bool:
-    return not request.path.startswith("/api/") or request.method == "OPTIONS"
-
-
-def build_limiter(settings: Settings) -> Limiter:
-    tier2 = [
-        Limit(_endpoint_limit(setting), key_function=_caller, scope=f"endpoint-{setting}", shared=True,
-              exempt_when=lambda s=setting: _endpoint_setting() != s, on_breach=_breach("endpoint"),
-              error_message=f"too many requests to this endpoint ({setting})")
-        for setting in sorted(set(ENDPOINT_LIMITS.values()))
-    ]
-    tier3 = [
-        Limit(settings.rate_limit_tenant, key_function=_tenant_key, scope="tenant", shared=True,
-              exempt_when=_anonymous, on_breach=_breach("tenant"),
-              error_message="too many requests from this tenant"),
-        Limit(settings.rate_limit_user, key_function=_caller, scope="user", shared=True,
-              exempt_when=_anonymous, on_breach=_breach("user"),
-              error_message="too many requests from this user"),
-    ]
-    return Limiter(
-        key_func=client_ip,
-        application_limits=[ApplicationLimit(global_limits(settings), key_function=client_ip, scope="global",
-                                             on_breach=_breach("global"),
-                                             error_message="too many requests from this client")],
-        default_limits=[*tier2, *tier3],
-        storage_uri=storage_uri(settings),
-        storage_options={"socket_timeout": 2, "socket_connect_timeout": 2},
-        strategy="moving-window",
-        headers_enabled=True,
-        key_prefix="brain-rl",
-        # A Redis outage must not turn every request into a 500: log it and let the request in.
-        swallow_errors=True,
-        enabled=settings.rate_limits_enabled,
+def rules_of(settings: Settings) -> Rules:
+    item = parse_many(settings.rate_limit_global)[0]
+    window = item.get_expiry()
+    client = "too many requests from this client"
+    return Rules(
+        burst=Rule("global", "global-burst", settings.rate_limit_burst, window, client),
+        sustained=Rule("global", "global", item.amount * 10, window * 10, client),
+        endpoint={setting: _rule("endpoint", f"endpoint-{setting}", getattr(settings, setting),
+                                 f"too many requests to this endpoint ({setting})")
+                  for setting in sorted(set(ENDPOINT_LIMITS.values()))},
+        tenant=_rule("tenant", "tenant", settings.rate_limit_tenant, "too many requests from this tenant"),
+        user=_rule("user", "user", settings.rate_limit_user, "too many requests from this user"),
     )
 
 
-def register(app: Flask) -> Limiter:
+def applicable(rules: Rules) -> list[tuple[Rule, str]]:
+    """The rules this request counts against, each with the key it counts under."""
+    ip = client_ip()
+    found = [(rules.burst, ip), (rules.sustained, ip)]
+    identity = current_identity()
+    caller = f"user:{identity.tenant}/{identity.sub}" if identity else f"ip:{ip}"
+    setting = ENDPOINT_LIMITS.get(f"{request.endpoint}:{request.method}")
+    if setting:
+        found.append((rules.endpoint[setting], caller))
+    if identity is not None:
+        found.append((rules.tenant, f"tenant:{identity.tenant}"))
+        found.append((rules.user, caller))
+    return found
+
+
+# A sliding-window counter per rule: the estimate is this window's count plus the previous
+# window's, weighted by how much of it still overlaps the sliding window. All rules are
+# checked first and counted only if none is exceeded, so a refused request costs nothing.
+# KEYS: one base key per rule. ARGV: amount, window_ms per rule.
+# Returns {breached rule (0 = none), index of the rule with least room, remaining, reset_ms, retry_ms}.
+_HIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local current, least, least_room, least_reset = {}, 1, nil, 0
+for i = 1, #KEYS do
+  local amount, win = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local w = math.floor(now / win)
+  local elapsed = now - w * win
+  local cur = tonumber(redis.call('GET', KEYS[i] .. ':' .. w) or '0')
+  local prev = tonumber(redis.call('GET', KEYS[i] .. ':' .. (w - 1)) or '0')
+  local weight = prev * (win - elapsed) / win
+  if cur + weight + 1 > amount then
+    local retry
+    if cur + 1 <= amount and prev > 0 then
+      retry = win * (1 - (amount - 1 - cur) / prev) - elapsed
+    else
+      retry = (win - elapsed) + win * (1 - (amount - 1) / math.max(cur, 1))
+    end
+    return {i, i, 0, win - elapsed, math.max(math.ceil(retry), 1)}
+  end
+  current[i] = KEYS[i] .. ':' .. w
+  local room = math.floor(amount - cur - weight - 1)
+  if least_room == nil or room < least_room then
+    least, least_room, least_reset = i, room, win - elapsed
+  end
+end
+for i = 1, #KEYS do
+  redis.call('INCR', current[i])
+  redis.call('PEXPIRE', current[i], 2 * tonumber(ARGV[2 * i]))
+end
+return {0, least, least_room, least_reset, 0}
+"""
+KEY_PREFIX = "brain-rl:"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    breached: Rule | None
+    limit: int  # the rule with the least room left: what the X-RateLimit-* headers describe
+    remaining: int
+    reset_at: int  # epoch seconds
+    retry_after: int  # seconds; only for a breach
+
+
+def hit(client: redis.Redis, found: list[tuple[Rule, str]]) -> Verdict:
+    """Check and count one request against every rule in `found`, atomically."""
+    keys = [f"{KEY_PREFIX}{rule.scope}:{key}" for rule, key in found]
+    args = [n for rule, _ in found for n in (rule.amount, rule.window_s * 1000)]
+    breached, least, remaining, reset_ms, retry_ms = script(client, _HIT)(keys=keys, args=args)
+    rule = found[least - 1][0]
+    return Verdict(breached=found[breached - 1][0] if breached else None, limit=rule.amount,
+                   remaining=max(int(remaining), 0), reset_at=math.ceil(time.time() + int(reset_ms) / 1000),
+                   retry_after=math.ceil(int(retry_ms) / 1000))
+
+
+def _limit():
+    if not request.path.startswith("/api/") or request.method == "OPTIONS":
+        return None
+    settings = _settings()
+    try:
+        verdict = hit(get_redis(settings), applicable(current_app.extensions["brain_rate_rules"]))
+    except redis.RedisError as exc:
+        # A Redis outage must not turn every request into an error: log it and let the request in.
+        log.warning("rate limits not checked, Redis is unavailable: %s", exc)
+        return None
+    g.rate_limit = verdict
+    if verdict.breached is None:
+        return None
+    metrics.RATE_LIMIT_EXCEEDED.labels(verdict.breached.tier).inc()
+    message = f"{verdict.breached.message}: {verdict.breached.amount} per {verdict.breached.window_s} s"
+    return jsonify(error_body(429, message)), 429, {"Retry-After": str(verdict.retry_after)}
+
+
+def _headers(response: Response) -> Response:
+    verdict: Verdict | None = g.get("rate_limit")
+    if verdict is not None:
+        response.headers["X-RateLimit-Limit"] = str(verdict.limit)
+        response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+        response.headers["X-RateLimit-Reset"] = str(verdict.reset_at)
+    return response
+
+
+def register(app: Flask) -> None:
     """Call after the authentication hook and before the authorization hook."""
     settings = app.config["BRAIN_SETTINGS"]
     try:
         _networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"BRAIN_TRUSTED_PROXIES: {exc}") from None
-    limiter = build_limiter(settings)
-    limiter.request_filter(_not_api)
-    # Registered before the limiter's own hook, so it runs after it (Flask runs them in reverse).
-    app.after_request(_retry_after_only_on_429)
-    limiter.init_app(app)
-    return limiter
-
-
-def _retry_after_only_on_429(response: Response) -> Response:
-    # Flask-Limiter sends Retry-After on every response; on a success it misleads clients.
-    if response.status_code != 429:
-        response.headers.pop("Retry-After", None)
-    return response
+    if not settings.rate_limits_enabled:
+        return
+    app.extensions["brain_rate_rules"] = rules_of(settings)
+    app.before_request(_limit)
+    app.after_request(_headers)

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from brain.db import utcnow
@@ -71,6 +71,13 @@ def _link(events: list[Event], prev: str) -> None:
         prev = event.hash
 
 
+_COLUMNS = ("type", "mission_id", "tenant", "actor", "data", "created_at", "prev_hash", "hash")
+
+
+def _row(event: Event) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in _COLUMNS}
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
     events = session.info.pop(PENDING, None)
@@ -82,8 +89,8 @@ def _chain_pending(session: Session) -> None:
             _lock_chain(session)
             prev = session.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1))
             _link(events, prev or GENESIS)
-            session.add_all(events)
-            session.flush()
+            # Core executemany: the rows need no ids back, so no ORM unit of work for them.
+            session.execute(insert(Event.__table__), [_row(e) for e in events])
             return
         # SQLite: the first insert takes the database write lock, which serialises
         # writers until commit; then the predecessor can be read safely.

@@ -98,8 +98,10 @@ def test_tier3_per_user_and_per_tenant(limited):
         assert _get(stack, (a, b)[i % 2], _ip(), token=alice).status_code == 200
     _assert_429(_get(stack, a, _ip(), token=alice), "user")
     bob = stack.token(sub="bob", tenant=tenant, roles=("viewer",))
-    assert _get(stack, b, _ip(), token=bob).status_code == 200  # another user of the tenant
-    # The tenant's 10 are spent (alice's 9 tries count for the tenant, bob's 1): a third user waits.
+    # Another user of the tenant is unaffected; alice's refused try cost the tenant nothing.
+    assert _get(stack, b, _ip(), token=bob).status_code == 200
+    assert _get(stack, a, _ip(), token=bob).status_code == 200
+    # The tenant's 10 are spent (alice's 8, bob's 2): a third user waits.
     _assert_429(_get(stack, b, _ip(), token=stack.token(sub="carol", tenant=tenant, roles=("viewer",))),
                 "tenant")
     other = stack.token(sub="alice", tenant=f"o{uuid.uuid4().hex[:8]}", roles=("viewer",))
