@@ -66,6 +66,7 @@ def make_engine(url: str) -> Engine:
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker] = {}
+_readers: dict[str, sessionmaker] = {}
 
 
 def get_engine(url: str) -> Engine:
@@ -74,6 +75,9 @@ def get_engine(url: str) -> Engine:
         if url not in _engines:
             _engines[url] = make_engine(url)
             _sessionmakers[url] = sessionmaker(_engines[url], expire_on_commit=False)
+            # Same pool; each statement commits by itself, so a read pays no BEGIN/COMMIT round trips.
+            _readers[url] = sessionmaker(_engines[url].execution_options(isolation_level="AUTOCOMMIT"),
+                                         expire_on_commit=False)
         return _engines[url]
 
 
@@ -82,6 +86,17 @@ def dispose_engines() -> None:
     with _lock:
         for engine in _engines.values():
             engine.dispose(close=False)
+
+
+@contextmanager
+def read_scope(url: str) -> Iterator[Session]:
+    """A session for reads only (autocommit): never write through it."""
+    get_engine(url)
+    session = _readers[url]()
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 @contextmanager

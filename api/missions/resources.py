@@ -20,7 +20,7 @@ from api.missions.schemas import (
 )
 from brain import __version__, metrics
 from brain.agents import registered_agents
-from brain.db import session_scope
+from brain.db import read_scope, session_scope
 from brain.dispatch import CONTROL_QUEUE, MISSION_QUEUE, publish, queue_keys
 from brain.errors import InvalidMission
 from brain.governance.admission import denied_error
@@ -88,7 +88,7 @@ class Missions(MethodView):
     @blp.response(200, MissionPageSchema)
     def get(self, args: dict):
         """List missions, newest first, by cursor."""
-        with session_scope(_settings().database_url) as session:
+        with read_scope(_settings().database_url) as session:
             items, next_cursor = service.list_missions(session, tenant=current_tenant(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
@@ -134,7 +134,7 @@ class MissionById(MethodView):
     @blp.alt_response(404, description="No such mission")
     def get(self, mission_id: uuid.UUID):
         """One mission."""
-        with session_scope(_settings().database_url) as session:
+        with read_scope(_settings().database_url) as session:
             return service.get_mission(session, mission_id, current_tenant())
 
 

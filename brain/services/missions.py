@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, insert, inspect, or_, select, update
+from sqlalchemy import Row, and_, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,9 +150,13 @@ def list_missions(
     limit: int = 50,
     cursor: str | None = None,
     tenant: str | None = None,
-) -> tuple[Sequence[Mission], str | None]:
-    """A page of missions, newest first, by keyset on (created_at, id)."""
-    query = select(Mission)
+) -> tuple[Sequence[Row], str | None]:
+    """A page of missions, newest first, by keyset on (created_at, id).
+
+    Rows, not ORM objects: a page is only read and serialized, and loading 50 objects into
+    the identity map costs more than the query.
+    """
+    query = select(Mission.__table__)
     if status:
         query = query.where(Mission.status == status)
     if agent:
@@ -165,7 +169,7 @@ def list_missions(
             or_(Mission.created_at < when, and_(Mission.created_at == when, Mission.id < last_id))
         )
     query = query.order_by(Mission.created_at.desc(), Mission.id.desc()).limit(limit + 1)
-    rows = session.scalars(query).all()
+    rows = session.execute(query).all()
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 

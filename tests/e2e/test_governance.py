@@ -49,7 +49,9 @@ def gov(request, tmp_path_factory):
     s = make_stack("standard", request, "governance_e2e", BRAIN_POLICIES_DIR=str(policies))
     s.policies = policies  # type: ignore[attr-defined]
     try:
-        s.start_api()
+        # One API process: a policy store is per process, and the reload tests read back the
+        # version held by whichever process answers.
+        s.start_api(BRAIN_API_WORKERS="1")
         s.start_worker(concurrency=2)
         s.start_beat()
         yield s
