@@ -19,6 +19,7 @@ from brain.governance.admission import recheck as policy_recheck
 from brain.lease import LeaseKeeper
 from brain.logging import bind as bind_log_context
 from brain.models import Mission
+from brain.outcomes import persist
 from brain.rails import Defer, RunState, default_chain
 from brain.rails.base import Outcome
 from brain.rails.rollout import Enforcement
@@ -99,11 +100,10 @@ def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: floa
     leases.acquire(mission_id)
     try:
         outcome = _run_chain(state)
+        # Under the lease: until the outcome is committed the mission is still running.
+        persist(state, outcome, app)
     finally:
         leases.release(mission_id)
-    from brain.outcomes import persist
-
-    persist(state, outcome, app)
     return outcome
 
 

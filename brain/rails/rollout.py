@@ -23,6 +23,8 @@ OFF, OBSERVE, ENFORCE = "off", "observe", "enforce"
 
 def in_canary(mission_id: str, percentage: int) -> bool:
     """A stable hash of the mission id picks the enforced share."""
+    if percentage >= 100 or percentage <= 0:
+        return percentage >= 100  # every bucket is below 100 and none below 0: skip the hash
     bucket = int(hashlib.sha256(str(mission_id).encode()).hexdigest()[:8], 16) % 100
     return bucket < percentage
 

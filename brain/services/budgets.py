@@ -109,8 +109,11 @@ def period_ids(now: dt.datetime | None = None) -> dict[str, str]:
 
 
 def tenant_scopes(settings: Settings, tenant: str, enforce: bool) -> list[Scope]:
-    ids = period_ids()
     s = settings
+    if not (s.neurorail_tenant_tokens_per_day or s.neurorail_tenant_cost_usd_per_day
+            or s.neurorail_tenant_tokens_per_month or s.neurorail_tenant_cost_usd_per_month):
+        return []  # no tenant limits (the default): no clock formatting per mission
+    ids = period_ids()
     out = []
     if s.neurorail_tenant_tokens_per_day or s.neurorail_tenant_cost_usd_per_day:
         out.append(Scope("tenant_day", f"{PREFIX}tenant:{tenant}:day:{ids['day']}", s.neurorail_tenant_tokens_per_day,

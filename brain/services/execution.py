@@ -6,25 +6,32 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from brain.db import utcnow
 from brain.models import Mission
 from brain.services import audit
 
+_T = Mission.__table__
+# Built once: the hot path runs it per mission, and a Core statement on the table skips the
+# ORM's bulk-update machinery (session synchronisation, per-call statement construction).
+_CLAIM = (
+    _T.update()
+    .where(_T.c.id == bindparam("mid"), _T.c.status == "queued")
+    .values(status="running", attempts=_T.c.attempts + 1, started_at=bindparam("now"), worker=bindparam("worker"))
+    .returning(*_T.c)
+)
+
 
 def claim(session: Session, mission_id: uuid.UUID, worker: str) -> Mission | None:
     """queued → running (attempts + 1). None if the mission is not queued: a duplicate message."""
-    mission = session.scalars(
-        update(Mission)
-        .where(Mission.id == mission_id, Mission.status == "queued")
-        .values(status="running", attempts=Mission.attempts + 1, started_at=utcnow(), worker=worker)
-        .returning(Mission),
-        execution_options={"populate_existing": True},
-    ).first()
-    if mission is None:
+    row = session.execute(_CLAIM, {"mid": mission_id, "now": utcnow(), "worker": worker}).first()
+    if row is None:
         return None
+    # A plain (transient) instance holding the row as updated: callers only read it.
+    mission = Mission(**row._mapping)
     audit.record(session, "mission.started", mission_id, tenant=mission.tenant, actor=worker,
                  data={"attempt": mission.attempts})
     return mission
@@ -42,16 +49,16 @@ def finish(
     would_have: list[str] | None = None,
 ) -> bool:
     """running → final status, only for the attempt that owns it; False if someone else moved it."""
-    query = update(Mission).where(Mission.id == mission.id, Mission.status == "running")
-    if attempt is not None:
-        query = query.where(Mission.attempts == attempt)
     values: dict[str, Any] = {"status": status, "result": result, "error": error, "finished_at": utcnow()}
     if usage is not None:
         values["usage"] = usage
     if would_have:
         values["would_have"] = list(would_have)
-    changed = session.execute(query.values(**values)).rowcount
+    params = {"mid": mission.id, "attempt": attempt, **{f"v_{k}": v for k, v in values.items()}}
+    changed = session.execute(_finish_statement(attempt is not None, tuple(values)), params).rowcount
     if changed:
+        for key, value in values.items():
+            set_committed_value(mission, key, value)  # as the ORM's own UPDATE would have synchronised it
         data: dict[str, Any] = {"attempt": attempt or mission.attempts}
         if error:
             data["error"] = error
@@ -61,6 +68,21 @@ def finish(
             data["would_have"] = list(would_have)
         audit.record(session, f"mission.{status}", mission.id, tenant=mission.tenant, data=data)
     return bool(changed)
+
+
+_finish_statements: dict[tuple[bool, tuple[str, ...]], Any] = {}
+
+
+def _finish_statement(by_attempt: bool, columns: tuple[str, ...]) -> Any:
+    """finish()'s UPDATE for one shape of arguments, built once (a handful of shapes exist)."""
+    key = (by_attempt, columns)
+    stmt = _finish_statements.get(key)
+    if stmt is None:
+        stmt = _T.update().where(_T.c.id == bindparam("mid"), _T.c.status == "running")
+        if by_attempt:
+            stmt = stmt.where(_T.c.attempts == bindparam("attempt"))
+        stmt = _finish_statements[key] = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+    return stmt
 
 
 def requeue(session: Session, mission: Mission, reason: str) -> bool:
