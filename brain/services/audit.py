@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from brain.db import utcnow
 from brain.models import Event
 
 GENESIS = "0" * 64
-# Any constant shared by every writer; names the one lock that serialises the chain.
-CHAIN_LOCK_KEY = 0x6272_6169_6E61  # "braina"
 
 
 def canonical(event: Event) -> bytes:
@@ -39,11 +38,25 @@ def chain_hash(prev_hash: str, event: Event) -> str:
 PENDING = "brain_audit_pending"
 
 
-def _lock_chain(session: Session) -> None:
-    # PostgreSQL: one chain writer at a time until commit, so two transactions never
-    # read the same predecessor. Taken only at commit time, so the lock is held for
-    # the length of one INSERT, not of the whole transaction.
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+# Migration 0003 defines it: takes the chain lock, reads the newest hash and inserts the
+# events with their hashes (sha256 of the previous hash + the canonical bytes sent from here),
+# so a transaction's events cost one statement and the lock is held for that one statement.
+_APPEND = text(
+    "SELECT brain_append_events(:types, CAST(:missions AS uuid[]), :tenants, :actors, :datas, "
+    "CAST(:created AS timestamp[]), :canonicals)"
+)
+
+
+def _append_postgres(session: Session, events: list[Event]) -> None:
+    session.execute(_APPEND, {
+        "types": [e.type for e in events],
+        "missions": [str(e.mission_id) if e.mission_id else None for e in events],
+        "tenants": [e.tenant for e in events],
+        "actors": [e.actor for e in events],
+        "datas": [json.dumps(e.data, ensure_ascii=False) for e in events],
+        "created": [e.created_at.astimezone(dt.UTC).replace(tzinfo=None) for e in events],
+        "canonicals": [canonical(e) for e in events],
+    })
 
 
 def record(
@@ -71,13 +84,6 @@ def _link(events: list[Event], prev: str) -> None:
         prev = event.hash
 
 
-_COLUMNS = ("type", "mission_id", "tenant", "actor", "data", "created_at", "prev_hash", "hash")
-
-
-def _row(event: Event) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in _COLUMNS}
-
-
 @sa_event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
     events = session.info.pop(PENDING, None)
@@ -85,12 +91,7 @@ def _chain_pending(session: Session) -> None:
         return
     with session.no_autoflush:
         if session.get_bind().dialect.name == "postgresql":
-            # Ids are drawn after the lock, so id order is chain order across writers.
-            _lock_chain(session)
-            prev = session.scalar(select(Event.hash).order_by(Event.id.desc()).limit(1))
-            _link(events, prev or GENESIS)
-            # Core executemany: the rows need no ids back, so no ORM unit of work for them.
-            session.execute(insert(Event.__table__), [_row(e) for e in events])
+            _append_postgres(session, events)
             return
         # SQLite: the first insert takes the database write lock, which serialises
         # writers until commit; then the predecessor can be read safely.
