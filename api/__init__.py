@@ -10,6 +10,7 @@ from flask import Flask  # noqa: E402
 from flask_smorest import Api  # noqa: E402
 
 from api import access_log, auth, errors, rate_limits, request_context, security_headers  # noqa: E402
+from api.json_provider import OrjsonProvider  # noqa: E402
 from brain import __version__, crypto, secrets  # noqa: E402
 from brain import logging as brain_logging  # noqa: E402
 from brain.agents.registry import load_agents  # noqa: E402
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     crypto.check(settings)
     brain_logging.configure("api", settings.log_level, settings.log_format)
     app = Flask("brain")
+    app.json = OrjsonProvider(app)
     app.config.update(
         BRAIN_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
