@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -22,6 +23,7 @@ class PoliciesUnavailable(DependencyUnavailable):
     error = "policies_unavailable"
 
 
+@functools.cache
 def default_policies_dir() -> Path:
     """The repo's policies/ next to the package, else the copy installed under share/brain/."""
     here = Path(__file__).resolve().parent.parent.parent / "policies"
