@@ -31,7 +31,7 @@ def request(session: Session, settings: Settings, mission: Mission, rule_id: str
     approval = Approval(id=uuid.uuid4(), mission_id=mission.id, tenant=mission.tenant, status="pending",
                         rule_id=rule_id, requested_by=actor, created_at=now,
                         expires_at=now + dt.timedelta(seconds=settings.approval_ttl_s))
-    session.add(approval)
+    audit.insert_at_commit(session, approval)
     audit.record(session, "approval.requested", mission.id, tenant=mission.tenant, actor=actor,
                  data={"approval_id": str(approval.id), "rule_id": rule_id,
                        "expires_at": approval.expires_at.isoformat()})

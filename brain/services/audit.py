@@ -8,8 +8,9 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import ARRAY, TIMESTAMP, LargeBinary, String, Table, bindparam, cast, func, insert, inspect, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
 
 from brain.db import utcnow
@@ -36,27 +37,54 @@ def chain_hash(prev_hash: str, event: Event) -> str:
 
 
 PENDING = "brain_audit_pending"
+ROWS = "brain_rows_at_commit"
+TOUCHED = "brain_db_touched"
 
 
-# Migration 0003 defines it: takes the chain lock, reads the newest hash and inserts the
-# events with their hashes (sha256 of the previous hash + the canonical bytes sent from here),
-# so a transaction's events cost one statement and the lock is held for that one statement.
-_APPEND = text(
-    "SELECT brain_append_events(:types, CAST(:missions AS uuid[]), :tenants, :actors, :datas, "
-    "CAST(:created AS timestamp[]), :canonicals)"
+# `brain_append_events(...)` (migration 0003) takes the chain lock, reads the newest hash and
+# inserts the events with sha256(previous hash + the canonical bytes sent from here), so a
+# transaction's events cost one statement and the lock is held for that one statement.
+_APPEND = func.brain_append_events(
+    bindparam("ev_types", type_=ARRAY(String)),
+    cast(bindparam("ev_missions", type_=ARRAY(String)), ARRAY(PG_UUID)),
+    bindparam("ev_tenants", type_=ARRAY(String)),
+    bindparam("ev_actors", type_=ARRAY(String)),
+    bindparam("ev_datas", type_=ARRAY(String)),
+    cast(bindparam("ev_created", type_=ARRAY(String)), ARRAY(TIMESTAMP)),
+    bindparam("ev_canonicals", type_=ARRAY(LargeBinary)),
 )
+_statements: dict[tuple, Any] = {}
 
 
-def _append_postgres(session: Session, events: list[Event]) -> None:
-    session.execute(_APPEND, {
-        "types": [e.type for e in events],
-        "missions": [str(e.mission_id) if e.mission_id else None for e in events],
-        "tenants": [e.tenant for e in events],
-        "actors": [e.actor for e in events],
-        "datas": [json.dumps(e.data, ensure_ascii=False) for e in events],
-        "created": [e.created_at.astimezone(dt.UTC).replace(tzinfo=None) for e in events],
-        "canonicals": [canonical(e) for e in events],
-    })
+def _one_statement(rows: list[tuple[Table, dict[str, Any]]]):
+    """New rows (as data-modifying CTEs, which PostgreSQL always runs) and the chained events.
+
+    Built once per shape (which tables, which columns): building and caching a statement
+    per call costs more than the round trip it saves.
+    """
+    shape = tuple((table.name, tuple(values)) for table, values in rows)
+    found = _statements.get(shape)
+    if found is None:
+        found = select(_APPEND)
+        for i, (table, values) in enumerate(rows):
+            binds = {name: bindparam(f"r{i}_{name}") for name in values}
+            found = found.add_cte(insert(table).values(binds).cte(f"new_row_{i}"))
+        _statements[shape] = found
+    return found
+
+
+def _parameters(rows: list[tuple[Table, dict[str, Any]]], events: list[Event]) -> dict[str, Any]:
+    params = {f"r{i}_{name}": value for i, (_, values) in enumerate(rows) for name, value in values.items()}
+    params.update(
+        ev_types=[e.type for e in events],
+        ev_missions=[str(e.mission_id) if e.mission_id else None for e in events],
+        ev_tenants=[e.tenant for e in events],
+        ev_actors=[e.actor for e in events],
+        ev_datas=[json.dumps(e.data, ensure_ascii=False) for e in events],
+        ev_created=[e.created_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat() for e in events],
+        ev_canonicals=[canonical(e) for e in events],
+    )
+    return params
 
 
 def record(
@@ -84,14 +112,42 @@ def _link(events: list[Event], prev: str) -> None:
         prev = event.hash
 
 
+def insert_at_commit(session: Session, obj: Any) -> None:
+    """Insert a new ORM object's row when the transaction commits, with the events.
+
+    The object stays transient (nothing reads it back). On PostgreSQL the rows and events
+    go in one statement; when they are the whole transaction it runs in autocommit (one
+    statement is atomic by itself), so the write costs one round trip, not BEGIN + COMMIT too.
+    """
+    table = type(obj).__table__
+    values = {key: value for key, value in inspect(obj).dict.items() if key in table.c}
+    session.info.setdefault(ROWS, []).append((table, values))
+
+
+@sa_event.listens_for(Session, "after_begin")
+def _touched(session: Session, _transaction, _connection) -> None:
+    session.info[TOUCHED] = True
+
+
 @sa_event.listens_for(Session, "before_commit")
-def _chain_pending(session: Session) -> None:
-    events = session.info.pop(PENDING, None)
-    if not events:
+def _write_pending(session: Session) -> None:
+    rows = session.info.pop(ROWS, None) or []
+    events = session.info.pop(PENDING, None) or []
+    if not rows and not events:
         return
     with session.no_autoflush:
         if session.get_bind().dialect.name == "postgresql":
-            _append_postgres(session, events)
+            statement, params = _one_statement(rows), _parameters(rows, events)
+            alone = not (session.info.get(TOUCHED) or session.new or session.dirty or session.deleted)
+            if alone:
+                with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(statement, params)
+            else:
+                session.execute(statement, params)
+            return
+        for table, values in rows:
+            session.execute(insert(table), [values])
+        if not events:
             return
         # SQLite: the first insert takes the database write lock, which serialises
         # writers until commit; then the predecessor can be read safely.
@@ -105,6 +161,13 @@ def _chain_pending(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(ROWS, None)
+    session.info.pop(TOUCHED, None)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _forget_begin(session: Session) -> None:
+    session.info.pop(TOUCHED, None)
 
 
 def last_id(session: Session) -> int:

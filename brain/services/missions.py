@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, inspect, or_, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,14 +63,6 @@ def _replay(existing: Mission, body_hash: str) -> Mission:
     return existing
 
 
-def _insert(session: Session, mission: Mission) -> None:
-    # A Core INSERT of the attributes set so far (column defaults fill the rest): the hot
-    # path skips the unit of work; the object stays transient, which is all the answer needs.
-    table = Mission.__table__
-    values = {key: value for key, value in inspect(mission).dict.items() if key in table.c}
-    session.execute(insert(table), [values])
-
-
 def create_mission(
     session: Session,
     body: dict[str, Any],
@@ -114,7 +106,7 @@ def create_mission(
     )
     decision = admission.admit(settings, mission)
     if not idempotency_key:
-        _insert(session, mission)
+        audit.insert_at_commit(session, mission)  # written with its events, in one statement
     else:
         try:
             # Only a keyed request can race another one: isolate its insert in a savepoint.
