@@ -54,6 +54,7 @@ _APPEND = func.brain_append_events(
     bindparam("ev_canonicals", type_=ARRAY(LargeBinary)),
 )
 _statements: dict[tuple, Any] = {}
+MAX_CACHED_ROWS = 4  # the shapes the services produce; a bigger batch is built per call
 
 
 def _one_statement(rows: list[tuple[Table, dict[str, Any]]]):
@@ -69,7 +70,8 @@ def _one_statement(rows: list[tuple[Table, dict[str, Any]]]):
         for i, (table, values) in enumerate(rows):
             binds = {name: bindparam(f"r{i}_{name}") for name in values}
             found = found.add_cte(insert(table).values(binds).cte(f"new_row_{i}"))
-        _statements[shape] = found
+        if len(rows) <= MAX_CACHED_ROWS:
+            _statements[shape] = found
     return found
 
 
@@ -120,7 +122,16 @@ def insert_at_commit(session: Session, obj: Any) -> None:
     statement is atomic by itself), so the write costs one round trip, not BEGIN + COMMIT too.
     """
     table = type(obj).__table__
-    values = {key: value for key, value in inspect(obj).dict.items() if key in table.c}
+    state = inspect(obj).dict
+    values = {}
+    for column in table.c:
+        if column.key in state:
+            values[column.key] = state[column.key]
+        elif column.default is not None:
+            # Filled in here, not by the compiler: two rows of one table in one statement
+            # would otherwise both bind the default under the column's own name.
+            default = column.default
+            values[column.key] = default.arg(None) if default.is_callable else default.arg
     session.info.setdefault(ROWS, []).append((table, values))
 
 

@@ -106,3 +106,17 @@ def test_inside_a_started_transaction_the_writes_share_it(database_url):
         audit.record(session, "mission.created", first.id, tenant="t")
     with session_scope(database_url) as session:
         assert session.get(Mission, first.id).status == "queued"
+
+
+def test_several_rows_of_one_table_in_one_transaction(database_url):
+    # Defaults (tags, would_have, options ...) are filled per row, so rows never share a bind name.
+    missions = [_mission(name=f"m{i}") for i in range(6)]
+    with session_scope(database_url) as session:
+        for mission in missions:
+            audit.insert_at_commit(session, mission)
+            audit.record(session, "mission.created", mission.id, tenant="t")
+    with session_scope(database_url) as session:
+        stored = [session.get(Mission, m.id) for m in missions]
+        assert [m.name for m in stored] == [f"m{i}" for i in range(6)]
+        assert all(m.tags == [] and m.would_have == [] and m.risk_tier == "STANDARD" for m in stored)
+        assert verify(session).ok
