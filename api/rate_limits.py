@@ -181,7 +181,9 @@ class Verdict:
 
 def hit(client: redis.Redis, found: list[tuple[Rule, str]]) -> Verdict:
     """Check and count one request against every rule in `found`, atomically."""
-    keys = [f"{KEY_PREFIX}{rule.scope}:{key}" for rule, key in found]
+    # The limit is part of the key (as in Flask-Limiter): APIs configured with different limits
+    # on one Redis, or a changed setting, never share a counter.
+    keys = [f"{KEY_PREFIX}{rule.scope}:{rule.amount}/{rule.window_s}:{key}" for rule, key in found]
     args = [n for rule, _ in found for n in (rule.amount, rule.window_s * 1000)]
     breached, least, remaining, reset_ms, retry_ms = script(client, _HIT)(keys=keys, args=args)
     rule = found[least - 1][0]

@@ -53,7 +53,17 @@ def test_the_previous_window_weighs_by_its_overlap_with_the_sliding_window(clien
     now_ms = seconds * 1000 + micros // 1000
     current = now_ms // window_ms
     overlap = 1 - (now_ms - current * window_ms) / window_ms
-    client.set(f"brain-rl:{rule.scope}:k:{current - 1}", 30)
+    client.set(f"brain-rl:{rule.scope}:{rule.amount}/{rule.window_s}:k:{current - 1}", 30)
     verdict = hit(client, [(rule, "k")])
     assert verdict.breached is None
     assert verdict.remaining == int(40 - 30 * overlap - 1)
+
+
+def test_differently_configured_limits_never_share_a_counter(client):
+    # Two API deployments on one Redis, one with a tight user limit: the other's traffic under
+    # the same scope and key must not spend it.
+    scope = f"test-{uuid.uuid4().hex}"
+    generous, tight = Rule("user", scope, 6000, 60, "m"), Rule("user", scope, 8, 60, "m")
+    for _ in range(20):
+        assert hit(client, [(generous, "alice")]).breached is None
+    assert hit(client, [(tight, "alice")]).remaining == 7
