@@ -28,6 +28,9 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     )
     celery_app.config_from_object("celeryconfig")
     import workers.hooks  # noqa: F401 - connects the worker signal handlers
+    from workers.timer_compaction import CompactTimers
+
+    celery_app.steps["worker"].add(CompactTimers)
 
     return celery_app
 
