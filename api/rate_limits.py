@@ -93,14 +93,8 @@ def _rule(tier: str, scope: str, rate: str, message: str) -> Rule:
     return Rule(tier, scope, item.amount, item.get_expiry(), message)
 
 
-def global_limits(settings: Settings) -> str:
-    """`100/second` with burst 200 → at most 200 in any second and 1000 in any ten seconds."""
-    item = parse_many(settings.rate_limit_global)[0]
-    unit, n = item.GRANULARITY.name, item.multiples
-    return f"{settings.rate_limit_burst} per {n} {unit}; {item.amount * 10} per {n * 10} {unit}"
-
-
 def rules_of(settings: Settings) -> Rules:
+    """`100/second` with burst 200: at most 200 in any second and 1000 in any ten seconds."""
     item = parse_many(settings.rate_limit_global)[0]
     window = item.get_expiry()
     client = "too many requests from this client"

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from api.rate_limits import client_ip, global_limits
+from api.rate_limits import client_ip, rules_of
 from brain import crypto
 from brain.config import load_settings
 from brain.errors import ConfigError
@@ -21,7 +21,10 @@ def test_bad_rate_limit_setting_stops_start_up():
 
 def test_global_limit_has_burst_and_sustained_windows():
     s = load_settings({**ENV, "BRAIN_RATE_LIMIT_GLOBAL": "100/second", "BRAIN_RATE_LIMIT_BURST": "200"})
-    assert global_limits(s) == "200 per 1 second; 1000 per 10 second"
+    rules = rules_of(s)
+    assert (rules.burst.amount, rules.burst.window_s) == (200, 1)
+    assert (rules.sustained.amount, rules.sustained.window_s) == (1000, 10)
+    assert rules.burst.scope != rules.sustained.scope
 
 
 @pytest.mark.parametrize(("proxies", "peer", "xff", "expected"), [
