@@ -2,10 +2,13 @@
 
 from kombu import Exchange, Queue
 
+from brain import broker
 from brain.config import get_settings
 from brain.dispatch import CONTROL_QUEUE, MISSION_QUEUE, PRIORITY_STEPS
 
 _s = get_settings()
+# Before any connection is made: the Redis transport that survives a broker restart.
+broker.install()
 
 broker_url = _s.broker_url
 broker_connection_retry_on_startup = True

@@ -10,6 +10,7 @@ from flask import Flask  # noqa: E402
 from flask_smorest import Api  # noqa: E402
 
 from api import access_log, auth, errors, rate_limits, request_context, security_headers  # noqa: E402
+from api.docs import resources as docs  # noqa: E402
 from api.json_provider import OrjsonProvider  # noqa: E402
 from brain import __version__, crypto, secrets  # noqa: E402
 from brain import logging as brain_logging  # noqa: E402
@@ -41,8 +42,6 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
@@ -53,13 +52,15 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     for name in MODULES:
         module = __import__(f"api.{name}.resources", fromlist=["blp"])
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs.blp)  # Swagger UI, from the package (no CDN)
     errors.register(app)
     request_context.register(app)
     access_log.register(app)
-    # Per-request order: request id → authentication → rate limits → authorization; then headers.
+    # Per-request order: request id → authentication → rate limits → authorization → JSON limits; then headers.
     auth.register_authentication(app)
     rate_limits.register(app)
     auth.register_authorization(app)
+    request_context.register_limits(app)
     security_headers.register(app)
     from brain.celery import app as celery_app
 

@@ -43,7 +43,7 @@ ENDPOINT_PERMISSIONS: dict[str, str] = {
     "policies.PoliciesReload:POST": ADMIN,
 }
 
-PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static"})
+PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "docs.page", "docs.asset", "static"})
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _ATTR = "_brain_permission"
 
@@ -117,8 +117,12 @@ def _authorize():
         return _unauthorized(g.auth_error, invalid=True)
     identity = current_identity()
     if identity is None:
-        if current_app.config["BRAIN_SETTINGS"].auth_required:
+        settings = current_app.config["BRAIN_SETTINGS"]
+        if settings.auth_required:
             return _unauthorized("a bearer token is required")
+        if permission == ADMIN and not settings.anonymous_admin:
+            return _unauthorized("admin operations need a bearer token with the admin role, also with "
+                                 "authentication off (or set BRAIN_ANONYMOUS_ADMIN=true)")
         return None  # anonymous local use (minimal profile)
     if permission not in permissions_of(identity.roles):
         roles = ", ".join(sorted(identity.roles)) or "none"
@@ -141,8 +145,11 @@ def check_config(settings: Settings) -> None:
             f"BRAIN_AUTH_REQUIRED is on (profile {settings.profile}) but no token key is configured: "
             "set BRAIN_JWT_SECRET, BRAIN_JWT_PUBLIC_KEY or BRAIN_JWT_JWKS_FILE")
     if not settings.auth_required:
-        log.warning("AUTHENTICATION IS OFF (profile %s): anonymous API requests are allowed. "
-                    "Set BRAIN_AUTH_REQUIRED=true to require a bearer token.", settings.profile)
+        reach = ("every anonymous caller is an ADMIN (BRAIN_ANONYMOUS_ADMIN=true)" if settings.anonymous_admin
+                 else "every anonymous caller may read, submit, cancel and approve missions of tenant 'default'; "
+                      "admin operations still need a token with the admin role")
+        log.warning("AUTHENTICATION IS OFF (profile %s): %s. Set BRAIN_AUTH_REQUIRED=true to require a bearer "
+                    "token.", settings.profile, reach)
 
 
 def register_authentication(app: Flask) -> None:

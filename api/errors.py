@@ -7,9 +7,12 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
+import redis
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from api.connection import close_after_response
+from brain.db import UNAVAILABLE
 from brain.errors import (
     BrainError,
     Conflict,
@@ -22,6 +25,9 @@ from brain.errors import (
 
 log = logging.getLogger("brain.api")
 
+# What a client told to come back after a dependency outage waits (Retry-After on every 503).
+RETRY_AFTER_S = 2
+
 # Stable snake_case ids clients can switch on, per HTTP status.
 ERROR_IDS = {
     400: "bad_request",
@@ -31,10 +37,13 @@ ERROR_IDS = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "service_unavailable",
 }
 
@@ -75,7 +84,17 @@ def handle_brain_error(exc: BrainError):
         errors = {exc.location: {exc.field: exc.messages}}
     elif exc.details:
         errors = exc.details
-    return jsonify(error_body(code, exc.message, exc.error, errors)), code
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == 503 else {}
+    return jsonify(error_body(code, exc.message, exc.error, errors)), code, headers
+
+
+def handle_unavailable(exc: Exception):
+    """The database or Redis is away: 503 with Retry-After (a transaction in flight was rolled back)."""
+    what = "database" if isinstance(exc, UNAVAILABLE) else "Redis"
+    log.warning("%s unavailable: %s: %s", what, type(exc).__name__, str(exc).strip().splitlines()[0][:300])
+    body = error_body(503, f"The {what} is unavailable right now. Retry after {RETRY_AFTER_S} s; a retry with "
+                           "the same Idempotency-Key is never applied twice.", "dependency_unavailable")
+    return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def handle_http_exception(exc: HTTPException):
@@ -88,6 +107,8 @@ def handle_http_exception(exc: HTTPException):
         error, message = "malformed_json", "The request body is not valid JSON."
     elif code == 422:
         message = data.get("message") or "The request failed validation; see errors."
+    if code == 413:
+        close_after_response()  # the body was not read: the connection cannot be reused
     response = jsonify(error_body(code, message, error, errors))
     response.status_code = code
     for name, value in (data.get("headers") or {}).items():
@@ -108,6 +129,8 @@ def handle_unexpected(exc: Exception):
 
 def register(app: Flask) -> None:
     app.register_error_handler(BrainError, handle_brain_error)
+    for exc_type in (*UNAVAILABLE, redis.ConnectionError, redis.TimeoutError):
+        app.register_error_handler(exc_type, handle_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
 

@@ -16,19 +16,34 @@ _s = get_settings()
 bind = f"{_s.api_host}:{_s.api_port}"
 workers = _s.api_workers
 threads = _s.api_threads
-worker_class = "gthread"
+worker_class = "api.gunicorn_worker.JsonErrorThreadWorker"
 # gunicorn's largest request line: documented query strings (200-character cursors of
 # multi-byte characters, percent-encoded) must reach Flask, not gunicorn's HTML 414 page.
 limit_request_line = 8190
 # X-Forwarded-Proto (request.is_secure → HSTS) is believed only from BRAIN_TRUSTED_PROXIES,
 # not from gunicorn's default of loopback.
 forwarded_allow_ips = ",".join(str(ipaddress.ip_network(p, strict=False)) for p in _s.trusted_proxies)
+# No gunicornc control socket: its default is one shared path in the user's home
+# ($HOME/.gunicorn/gunicorn.ctl), which two APIs on one host would overwrite.
+control_socket_disable = True
 keepalive = 5
 timeout = 60
 graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = _s.log_level.lower()
+
+
+def pre_request(worker, req) -> None:
+    from api import connection
+
+    connection.remember(req)
+
+
+def post_request(worker, req, environ, resp) -> None:
+    from api import connection
+
+    connection.forget()
 
 
 def child_exit(server, worker) -> None:

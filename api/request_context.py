@@ -1,12 +1,16 @@
-"""Per-request plumbing: request id, content-type and body-size checks before any view."""
+"""Per-request plumbing: request id, content-type, body-size and JSON-limit checks before any view."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
 from flask import Flask, Response, g, request
+from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+from brain.json_limits import problems, text_problem
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -19,16 +23,56 @@ def _before() -> None:
         limit = request.max_content_length
         if limit is not None and (request.content_length or 0) > limit:
             raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
-        has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
+        chunked = request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "")
+        if chunked and limit is not None:
+            _read_chunked(limit)
+        has_body = (request.content_length or 0) > 0 or chunked
         if has_body and not request.is_json:
             raise UnsupportedMediaType("Send the body as application/json.")
 
 
+def _read_chunked(limit: int) -> None:
+    """A chunked body has no Content-Length to check: read it (up to the limit) before any view.
+
+    Werkzeug would silently truncate it at the limit, and the truncated JSON would be
+    answered 400; over the limit it is a 413 like any other body.
+    """
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
+    request.environ["wsgi.input"] = io.BytesIO(body)
+
+
+def _check_json_limits() -> None:
+    """422 before any view for input that could not be stored and read back (brain/json_limits.py)."""
+    query = {}
+    for key, value in request.args.items(multi=True):
+        bad = text_problem(key) or text_problem(value)
+        if bad:
+            query[key.encode("utf-8", "backslashreplace").decode()] = [bad]
+    if query:
+        abort(422, message="A query parameter cannot be accepted; see errors.", errors={"query": query})
+    if request.method in _BODY_METHODS and request.is_json:
+        body = request.get_json(silent=True)  # malformed JSON is the schema layer's 400
+        found = problems(body) if body is not None else None
+        if found:
+            abort(422, message="The body holds values that cannot be stored; see errors.", errors={"json": found})
+
+
 def _after(response: Response) -> Response:
     response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+    if request.method == "OPTIONS" and response.status_code == 200 and not response.get_data():
+        # Flask's automatic answer is an empty text/html 200: say "no content" instead (Allow stays).
+        response.status_code = 204
+        del response.headers["Content-Type"]
     return response
 
 
 def register(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
+
+
+def register_limits(app: Flask) -> None:
+    """After authorization: a caller who may not call learns nothing about its input."""
+    app.before_request(_check_json_limits)

@@ -8,11 +8,10 @@ from api.rate_limits import _networks, _trusted
 
 # JSON endpoints load nothing: deny everything, including being framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI (/api/docs) loads its script and styles from the CDN flask-smorest points at,
-# starts with an inline script, and fetches /api/openapi.json from this origin.
-DOCS_CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (f"default-src 'none'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-            f"style-src 'self' 'unsafe-inline' {DOCS_CDN}; img-src 'self' data: {DOCS_CDN}; "
+# Swagger UI (/api/docs) loads its scripts and styles from this origin (api/docs/, vendored from
+# the swagger-ui-bundle package) and fetches /api/openapi.json; no inline script. Its React views
+# set inline style attributes, hence 'unsafe-inline' for styles only.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'")
 DOCS_PATH = "/api/docs"
 

@@ -28,9 +28,11 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     )
     celery_app.config_from_object("celeryconfig")
     import workers.hooks  # noqa: F401 - connects the worker signal handlers
+    from workers.sweep_step import RecoveryLoop
     from workers.timer_compaction import CompactTimers
 
     celery_app.steps["worker"].add(CompactTimers)
+    celery_app.steps["worker"].add(RecoveryLoop)
 
     return celery_app
 

@@ -118,6 +118,10 @@ SPECS: dict[str, Spec] = {
     "governance_enabled": Spec("BRAIN_GOVERNANCE", _bool, "Governor and policies on/off"),
     "neurorail_phase": Spec("NEURORAIL_PHASE", _int(0, 2), "NeuroRail phase: 0 off, 1 observe, 2 enforce"),
     "database_url": Spec("BRAIN_DATABASE_URL", _str, "SQLAlchemy database URL (sqlite:// or postgresql://)", secret=True),
+    "db_pool_size": Spec("BRAIN_DB_POOL_SIZE", _int(1, 1000), "Database connections each process keeps open (PostgreSQL)", 10),
+    "db_max_overflow": Spec("BRAIN_DB_MAX_OVERFLOW", _int(0, 1000), "Extra connections a process may open beyond the pool under load", 20),
+    "db_pool_timeout_s": Spec("BRAIN_DB_POOL_TIMEOUT_S", _int(1, 600), "Longest wait for a free connection before the request fails with 503", 30),
+    "db_pool_recycle_s": Spec("BRAIN_DB_POOL_RECYCLE_S", _int(-1, 86400), "Replace connections older than this (-1 = never)", 1800),
     "redis_url": Spec("BRAIN_REDIS_URL", _str, "Redis for shared state (redis://, rediss://, unix://, or 'embedded')", secret=True),
     "broker_url": Spec("BRAIN_BROKER_URL", _str, "Celery broker URL; empty means the Redis above", secret=True),
     "worker_count": Spec("MISSION_WORKER_COUNT", _int(1, 512), "Default worker concurrency (celery -c overrides)"),
@@ -138,7 +142,8 @@ SPECS: dict[str, Spec] = {
     "visibility_timeout_s": Spec("BRAIN_VISIBILITY_TIMEOUT_S", _int(0, 7 * 86400), "Broker visibility timeout (0 = max timeout + grace + 300 s)", 0),
     "lease_ttl_s": Spec("BRAIN_LEASE_TTL_S", _int(2, 3600), "A running mission's liveness lease; a worker silent this long is lost", 30),
     "sweep_interval_s": Spec("BRAIN_SWEEP_INTERVAL_S", _int(1, 3600), "How often the sweeper runs", 10),
-    "redispatch_after_s": Spec("BRAIN_REDISPATCH_AFTER_S", _int(1, 86400), "A queued mission unseen by any worker this long is published again", 300),
+    "sweep_leader_ttl_s": Spec("BRAIN_SWEEP_LEADER_TTL_S", _int(2, 300), "Lease of the worker node that sweeps; another takes over this long after it dies", 10),
+    "redispatch_after_s": Spec("BRAIN_REDISPATCH_AFTER_S", _int(1, 86400), "A queued mission unseen by any worker this long is published again (a duplicate message is a no-op)", 60),
     "max_attempts": Spec("BRAIN_MAX_ATTEMPTS", _int(1, 100), "Runs of one mission before it fails with NR-E005", 3),
     "agent_modules": Spec("BRAIN_AGENT_MODULES", _list, "Extra modules that register agents (comma-separated)", ()),
     "llm_base_url": Spec("BRAIN_LLM_BASE_URL", _str, "OpenAI-compatible API base URL for llm.chat", "http://127.0.0.1:11434/v1"),
@@ -152,6 +157,7 @@ SPECS: dict[str, Spec] = {
     "jwt_jwks_file": Spec("BRAIN_JWT_JWKS_FILE", _str, "JWKS file whose keys (by kid) verify RS256/ES256 tokens", ""),
     "jwt_algorithms": Spec("BRAIN_JWT_ALGORITHMS", _list, "Accepted token algorithms (comma-separated)", ("HS256", "RS256", "ES256")),
     "jwt_leeway_s": Spec("BRAIN_JWT_LEEWAY_S", _int(0, 600), "Clock skew tolerated on exp/nbf/iat", 30),
+    "jwt_max_ttl_s": Spec("BRAIN_JWT_MAX_TTL_S", _int(60, 10 * 365 * 86400), "Longest token lifetime accepted (exp minus iat, or minus now)", 30 * 86400),
     "jwt_issuer": Spec("BRAIN_JWT_ISSUER", _str, "Required iss claim (empty = not checked)", ""),
     "jwt_audience": Spec("BRAIN_JWT_AUDIENCE", _str, "Required aud claim (empty = not checked)", ""),
     "rate_limits_enabled": Spec("BRAIN_RATE_LIMITS", _bool, "Rate limits on/off", True),
@@ -161,6 +167,7 @@ SPECS: dict[str, Spec] = {
     "rate_limit_tenant": Spec("BRAIN_RATE_LIMIT_TENANT", _rate, "Tier 3: API requests per tenant", "30000/minute"),
     "rate_limit_user": Spec("BRAIN_RATE_LIMIT_USER", _rate, "Tier 3: API requests per user (token sub)", "6000/minute"),
     "trusted_proxies": Spec("BRAIN_TRUSTED_PROXIES", _list, "Proxies (IPs or CIDRs) whose X-Forwarded-For/-Proto is believed", ()),
+    "anonymous_admin": Spec("BRAIN_ANONYMOUS_ADMIN", _bool, "With BRAIN_AUTH_REQUIRED off, let anonymous callers use admin operations too", False),
     "cors_origins": Spec("BRAIN_CORS_ORIGINS", _list, "Origins allowed by CORS (empty = CORS closed)", ()),
     "vault_addr": Spec("BRAIN_VAULT_ADDR", _str, "Vault/OpenBao address for vault: references", ""),
     "vault_token": Spec("BRAIN_VAULT_TOKEN", _str, "Vault token (or use AppRole)", "", secret=True),
@@ -173,10 +180,13 @@ SPECS: dict[str, Spec] = {
     "governor_cache_ttl_s": Spec("GOVERNOR_CACHE_TTL_S", _int(1, 7 * 86400), "Lifetime of a cached governor decision in Redis", 300),
     "approval_ttl_s": Spec("APPROVAL_TTL_S", _int(1, 365 * 86400), "A pending approval expires (mission rejected) after this long", 86400),
     "policies_dir": Spec("BRAIN_POLICIES_DIR", _str, "Directory of policy files (empty = the packaged policies/)", ""),
+    "audit_signing_key": Spec("BRAIN_AUDIT_SIGNING_KEY", _str, "HMAC key signing published audit chain heads (`brain audit head`)", "", secret=True),
+    "audit_head_export": Spec("BRAIN_AUDIT_HEAD_EXPORT", _str, "File (one JSON line per head) or http(s) URL (POST) the sweep leader publishes signed heads to; empty = off", ""),
+    "audit_head_export_interval_s": Spec("BRAIN_AUDIT_HEAD_EXPORT_INTERVAL_S", _int(10, 7 * 86400), "How often a signed head is published", 3600),
     # Observability
     "log_format": Spec("BRAIN_LOG_FORMAT", _choice("json", "console"), "Log lines: json (one object per line) or console (human-readable; `brain up` default)", "json"),
     "events_stream_max_s": Spec("BRAIN_EVENTS_STREAM_MAX_S", _int(1, 3600), "How long one /api/events/stream response lasts before the client reconnects with Last-Event-ID", 25),
-    "health_check_interval_s": Spec("BRAIN_HEALTH_CHECK_INTERVAL_S", _int(5, 3600), "How often beat records a health check (the SLA availability data)", 30),
+    "health_check_interval_s": Spec("BRAIN_HEALTH_CHECK_INTERVAL_S", _int(5, 3600), "How often the sweep leader records a health check (the SLA availability data)", 30),
     "flower_address": Spec("BRAIN_FLOWER_ADDRESS", _str, "Address Flower binds to", "127.0.0.1"),
     "flower_port": Spec("BRAIN_FLOWER_PORT", _int(1, 65535), "Port Flower listens on", 5555),
     "flower_user": Spec("BRAIN_FLOWER_USER", _str, "Flower basic-auth user", "admin"),
@@ -217,6 +227,10 @@ class Settings:
     governance_enabled: bool
     neurorail_phase: int
     database_url: str
+    db_pool_size: int
+    db_max_overflow: int
+    db_pool_timeout_s: int
+    db_pool_recycle_s: int
     redis_url: str
     broker_url: str
     worker_count: int
@@ -237,6 +251,7 @@ class Settings:
     visibility_timeout_s: int
     lease_ttl_s: int
     sweep_interval_s: int
+    sweep_leader_ttl_s: int
     redispatch_after_s: int
     max_attempts: int
     agent_modules: tuple[str, ...]
@@ -250,6 +265,7 @@ class Settings:
     jwt_jwks_file: str
     jwt_algorithms: tuple[str, ...]
     jwt_leeway_s: int
+    jwt_max_ttl_s: int
     jwt_issuer: str
     jwt_audience: str
     rate_limits_enabled: bool
@@ -259,6 +275,7 @@ class Settings:
     rate_limit_tenant: str
     rate_limit_user: str
     trusted_proxies: tuple[str, ...]
+    anonymous_admin: bool
     cors_origins: tuple[str, ...]
     vault_addr: str
     vault_token: str
@@ -271,6 +288,9 @@ class Settings:
     governor_cache_ttl_s: int
     approval_ttl_s: int
     policies_dir: str
+    audit_signing_key: str
+    audit_head_export: str
+    audit_head_export_interval_s: int
     log_format: str
     events_stream_max_s: int
     health_check_interval_s: int
@@ -369,7 +389,7 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
             values[key] = PROFILES[name][key]
     data_dir = os.path.abspath(os.path.expanduser(values["data_dir"]))
     values["data_dir"] = data_dir
-    values["database_url"] = values["database_url"].format(data_dir=data_dir)
+    values["database_url"] = database_url(values["database_url"].format(data_dir=data_dir))
     if values["redis_url"] == "embedded":
         values["embedded_redis"] = True
         values["redis_url"] = f"unix://{Path(data_dir) / 'redis.sock'}"
@@ -382,6 +402,19 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
     settings = Settings(**values)
     _validate(settings)
     return settings
+
+
+# The PostgreSQL driver BRAiN ships (psycopg2). SQLAlchemy 2.1 maps a bare postgresql:// to
+# psycopg 3, which is not installed, and postgres:// to nothing; both are what users paste.
+PG_DRIVER_SCHEME = "postgresql+psycopg2"
+
+
+def database_url(url: str) -> str:
+    """The URL with `postgresql://` or `postgres://` spelled for the installed driver."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        return f"{PG_DRIVER_SCHEME}://{rest}"
+    return url
 
 
 def _broker_from_redis(redis_url: str) -> str:
@@ -402,6 +435,29 @@ def _validate(s: Settings) -> None:
         )
     if s.default_timeout_s > s.max_timeout_s:
         raise ConfigError("BRAIN_DEFAULT_TIMEOUT_S must not exceed BRAIN_MAX_TIMEOUT_S")
+    if s.audit_head_export and not s.audit_signing_key:
+        raise ConfigError("BRAIN_AUDIT_HEAD_EXPORT needs BRAIN_AUDIT_SIGNING_KEY to sign the heads it publishes")
+
+
+def _shown_default(spec: Spec) -> str:
+    value = spec.default
+    if value is None:
+        return "profile"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        value = ",".join(value)
+    if value == "" or value == ():
+        return "(empty)"
+    return f"`{json.dumps(value) if isinstance(value, dict) else value}`"
+
+
+def settings_table() -> str:
+    """The README's table of environment variables, generated from SPECS (`brain settings docs`)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for spec in SPECS.values():
+        lines.append(f"| `{spec.env}` | {_shown_default(spec)} | {spec.doc}{' (secret)' if spec.secret else ''} |")
+    return "\n".join(lines)
 
 
 _current: Settings | None = None

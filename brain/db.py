@@ -11,8 +11,12 @@ from contextlib import contextmanager
 import orjson
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from brain.db_pool import pool_options
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +48,11 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# The database is unreachable, restarting or out of connections: worth answering 503 and
+# trying again later, never a reason to lose or repeat work.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -64,7 +73,7 @@ def json_dumps(value) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout for SQLite, pre-ping for PG."""
+    """An engine tuned for the backend: WAL and a busy timeout for SQLite; a sized, metered pool for PG."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                json_serializer=json_dumps, json_deserializer=json_loads)
@@ -78,8 +87,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         json_serializer=json_dumps, json_deserializer=json_loads)
+    return create_engine(url, json_serializer=json_dumps, json_deserializer=json_loads, **pool_options())
 
 
 _lock = threading.Lock()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600)
 
@@ -38,3 +38,13 @@ GOVERNOR_DECISION_SECONDS = Histogram(
 
 # Security (api/rate_limits.py): requests refused with 429, by tier (global, endpoint, tenant, user).
 RATE_LIMIT_EXCEEDED = Counter("rate_limit_exceeded_total", "Requests refused by a rate limit", ["tier"])
+
+# Database pool (brain/db_pool.py), per process and summed over the live ones.
+DB_POOL_CHECKED_OUT = Gauge("brain_db_pool_checked_out", "Database connections in use", multiprocess_mode="livesum")
+DB_POOL_OVERFLOW = Gauge("brain_db_pool_overflow", "Connections open beyond BRAIN_DB_POOL_SIZE",
+                         multiprocess_mode="livesum")
+DB_POOL_WAITS = Counter("brain_db_pool_waits_total", "Checkouts that found every connection in use and waited")
+DB_POOL_WAIT_SECONDS = Histogram(
+    "brain_db_pool_wait_seconds", "How long a checkout waited for a free connection",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+)

@@ -1,12 +1,22 @@
-"""Persisting an attempt's outcome: final status, a deferral, or a retry (then publish again)."""
+"""Persisting an attempt's outcome: final status, a deferral, or a retry (then publish again).
+
+The write is retried while the database is briefly away; if it stays away the outcome is
+stashed in Redis (brain/outcome_stash.py) and the sweeper writes it later. Either way a
+finished agent is never run a second time because its result could not be recorded.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
-from brain import metrics
-from brain.db import session_scope, utcnow
+import redis
+
+from brain import metrics, outcome_stash
+from brain.config import Settings
+from brain.db import UNAVAILABLE, session_scope, utcnow
+from brain.outcome_stash import Record
 from brain.rails.base import Outcome, RunState
 from brain.rails.rollout import record_outcome
 from brain.services import audit, execution
@@ -16,45 +26,104 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("brain.runner")
 
+# In the task, the write is retried this long at most: the task's hard time limit keeps
+# running meanwhile, and the stash takes over for a longer outage.
+IN_TASK_RETRY_S = 5.0
 
-def persist(state: RunState, outcome: Outcome, app: Celery | None) -> None:
-    mission, settings = state.mission, state.settings
+
+def record_of(state: RunState, outcome: Outcome) -> Record:
+    mission = state.mission
     usage = None
     if state.ctx is not None:
         usage = {"tokens": state.ctx.usage.tokens, "cost_usd": round(state.ctx.usage.cost_usd, 6)}
+    return Record(mission_id=str(mission.id), attempt=mission.attempts, tenant=mission.tenant, agent=mission.agent,
+                  priority=mission.priority, timeout_s=mission.timeout_s, outcome=outcome, usage=usage,
+                  would_have=list(state.would_have), events=list(state.events))
+
+
+def persist(state: RunState, outcome: Outcome, app: Celery | None) -> None:
+    """Write the outcome now (retrying a short outage), else stash it for the sweeper."""
+    record = record_of(state, outcome)
+    deadline = time.monotonic() + IN_TASK_RETRY_S
+    delay = 0.1
+    while True:
+        try:
+            moved = write(state.settings, record)
+            break
+        except UNAVAILABLE as exc:
+            if time.monotonic() + delay > deadline:
+                # Stashed before the caller releases the lease, so the sweeper finds it first.
+                outcome_stash.put(state.redis, record)
+                log.warning("database unavailable (%s); outcome of mission %s stashed for the sweeper",
+                            type(exc).__name__, record.mission_id)
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    after_write(state.settings, state.redis, record, moved, app)
+
+
+def write(settings: Settings, record: Record) -> bool:
+    """The outcome's state change and its audit events, in one transaction; False if someone else moved it.
+
+    Safe to repeat: every change is a compare-and-set on (status running, this attempt).
+    """
+    mission, outcome = record.mission(), record.outcome
     with session_scope(settings.database_url) as session:
         if outcome.deferred_until is not None:
-            moved = execution.defer(session, mission, outcome.deferred_until, state.would_have)
+            moved = execution.defer(session, mission, outcome.deferred_until, record.would_have)
         elif outcome.retry_in is not None:
-            moved = execution.retry(session, mission, outcome.error, usage, state.would_have, outcome.retry_in)
+            moved = execution.retry(session, mission, outcome.error, record.usage, record.would_have,
+                                    outcome.retry_in)
         else:
             moved = execution.finish(session, mission, outcome.status, result=outcome.result, error=outcome.error,
-                                     attempt=mission.attempts, usage=usage, would_have=state.would_have)
-        for type_, data in state.events:
+                                     attempt=record.attempt, usage=record.usage, would_have=record.would_have)
+        # The rails' decisions happened whether or not this attempt still owns the mission.
+        for type_, data in record.events:
             audit.record(session, type_, mission.id, tenant=mission.tenant, data=data)
+    return moved
+
+
+def after_write(settings: Settings, client: redis.Redis, record: Record, moved: bool, app: Celery | None) -> None:
+    """Metrics, the rollback guard's sample, and publishing a deferred or retried mission again."""
     if not moved:
         return  # cancelled meanwhile, or another attempt owns it
+    outcome = record.outcome
     if outcome.deferred_until is not None or outcome.retry_in is not None:
-        _publish_later(state, outcome, app)
+        _publish_later(settings, record, app)
         return
-    metrics.MISSIONS_FINISHED.labels(mission.agent, outcome.status).inc()
-    metrics.MISSION_DURATION.labels(mission.agent).observe(outcome.duration_s)
-    record_outcome(state.redis, settings, outcome.rail_caused)
+    metrics.MISSIONS_FINISHED.labels(record.agent, outcome.status).inc()
+    metrics.MISSION_DURATION.labels(record.agent).observe(outcome.duration_s)
+    record_outcome(client, settings, outcome.rail_caused)
 
 
-def _publish_later(state: RunState, outcome: Outcome, app: Celery | None) -> None:
+def write_stashed(settings: Settings, client: redis.Redis, app: Celery | None) -> int:
+    """The sweeper's part: write every stashed outcome the database now takes; returns how many."""
+    written = 0
+    for record in outcome_stash.pending(client):
+        try:
+            moved = write(settings, record)
+        except UNAVAILABLE:
+            break  # still away: the next sweep tries again
+        outcome_stash.done(client, record.mission_id)
+        after_write(settings, client, record, moved, app)
+        written += 1
+    return written
+
+
+def _publish_later(settings: Settings, record: Record, app: Celery | None) -> None:
     from brain.dispatch import publish
 
+    outcome = record.outcome
     if outcome.deferred_until is not None:
         delay = max(0.0, (outcome.deferred_until - utcnow()).total_seconds())
     else:
         delay = outcome.retry_in or 0.0
     if app is None:
         return  # the sweeper publishes queued rows whose dispatched_at is unset
+    mission = record.mission()
     try:
-        publish(app, state.settings, state.mission, countdown=delay)
+        publish(app, settings, mission, countdown=delay)
     except Exception as exc:  # noqa: BLE001 - the sweeper will pick it up
-        log.warning("could not re-publish mission %s (%s); the sweeper will", state.mission.id, exc)
-        with session_scope(state.settings.database_url) as session:
-            execution.clear_dispatched(session, state.mission.id)
-
+        log.warning("could not re-publish mission %s (%s); the sweeper will", mission.id, exc)
+        with session_scope(settings.database_url) as session:
+            execution.clear_dispatched(session, mission.id)

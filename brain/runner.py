@@ -13,8 +13,8 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from brain import metrics
 from brain.agents import MissionCancelled, RunContext, get_agent
 from brain.config import Settings
-from brain.db import session_scope
-from brain.errors import RailError, RetryableAgentError
+from brain.db import UNAVAILABLE, session_scope
+from brain.errors import DependencyUnavailable, RailError, RetryableAgentError
 from brain.governance.admission import recheck as policy_recheck
 from brain.lease import LeaseKeeper
 from brain.logging import bind as bind_log_context
@@ -78,9 +78,15 @@ def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
 
 def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float,
             app: Celery | None = None) -> Outcome | None:
-    """Run mission `mission_id` unless it is no longer queued (then do nothing)."""
-    with session_scope(settings.database_url) as session:
-        mission = execution.claim(session, uuid.UUID(mission_id), worker)
+    """Run mission `mission_id` unless it is no longer queued (then do nothing).
+
+    Raises DependencyUnavailable when the database cannot take the claim: nothing ran.
+    """
+    try:
+        with session_scope(settings.database_url) as session:
+            mission = execution.claim(session, uuid.UUID(mission_id), worker)
+    except UNAVAILABLE as exc:
+        raise DependencyUnavailable(f"database unavailable, mission {mission_id} not claimed: {exc}") from None
     if mission is None:
         log.info("mission %s is not queued; duplicate message ignored", mission_id)
         return None

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import OperationalError
 
 import migrations
+from brain.config import mask
 from brain.db import get_engine
-from brain.errors import SchemaOutOfDate
+from brain.errors import DependencyUnavailable, SchemaOutOfDate
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -29,20 +33,32 @@ def _ensure_sqlite_dir(database_url: str) -> None:
         os.makedirs(os.path.dirname(database_url[len("sqlite:///"):]) or ".", exist_ok=True)
 
 
+@contextmanager
+def _reachable(database_url: str) -> Iterator[None]:
+    """Start-up's first contact with the database: a failure is one clear line, not a driver traceback."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DependencyUnavailable(f"database unreachable at {mask(database_url)}: {reason}") from None
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (the `brain db upgrade` command)."""
     _ensure_sqlite_dir(database_url)
-    command.upgrade(alembic_config(database_url), revision)
+    with _reachable(database_url):
+        command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
     """Revert migrations down to `revision` ("base" empties the schema)."""
-    command.downgrade(alembic_config(database_url), revision)
+    with _reachable(database_url):
+        command.downgrade(alembic_config(database_url), revision)
 
 
 def current_revision(database_url: str) -> str | None:
     _ensure_sqlite_dir(database_url)
-    with get_engine(database_url).connect() as conn:
+    with _reachable(database_url), get_engine(database_url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

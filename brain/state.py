@@ -48,6 +48,9 @@ def worker_key(hostname: str) -> str:
 
 
 WORKER_KEY_PATTERN = "brain:worker:*"
+# The worker node that sweeps (brain/sweep_leader.py) and when a sweep last finished (epoch seconds).
+SWEEP_LEADER_KEY = "brain:sweep:leader"
+LAST_SWEEP_KEY = "brain:sweep:last"
 
 
 def get_broker_redis(settings: Settings) -> redis.Redis:

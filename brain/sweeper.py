@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import redis
 
-from brain import metrics
+from brain import metrics, outcome_stash
+from brain.agents import get_agent
 from brain.config import Settings
 from brain.db import session_scope, utcnow
 from brain.dispatch import publish, queue_keys
 from brain.lease import lease_alive
+from brain.outcomes import write_stashed
 from brain.rails import rollout
 from brain.rails.timeout import message_limits
 from brain.services import approvals, audit, execution
 from brain.services.missions import mark_dispatched
-from brain.state import get_broker_redis, get_redis
+from brain.state import LAST_SWEEP_KEY, get_broker_redis, get_redis
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -42,13 +45,17 @@ def sweep(app: Celery, settings: Settings) -> dict[str, int]:
     if not client.set(SWEEP_LOCK, "1", nx=True, ex=max(1, settings.sweep_interval_s)):
         return {"skipped": 1}
     try:
-        return {
+        counts = {
+            # Stashed outcomes first: a running mission whose outcome waits here is not lost.
+            "stashed_outcomes": write_stashed(settings, client, app),
             "lost_workers": _recover_lost_runs(settings, client),
             "undispatched": _publish_undispatched(app, settings),
             "stale": _republish_stale(app, settings, client),
             "approvals_expired": approvals.sweep_expired(settings),
             "rollback": _rollback_guard(settings, client),
         }
+        client.set(LAST_SWEEP_KEY, time.time(), ex=max(60, 10 * settings.sweep_interval_s))
+        return counts
     finally:
         client.delete(SWEEP_LOCK)
 
@@ -95,9 +102,11 @@ def _recover_lost_runs(settings: Settings, client: redis.Redis) -> int:
         if not running:
             return 0
         alive = lease_alive(client, [str(m.id) for m in running])
+        # Read after the leases: a worker stashes an outcome before it releases the lease.
+        stashed = outcome_stash.has(client, [mid for mid, live in alive.items() if not live])
         recovered = 0
         for mission in running:
-            if alive[str(mission.id)]:
+            if alive[str(mission.id)] or str(mission.id) in stashed:
                 continue
             recovered += _recover_one(session, settings, mission)
     return recovered
@@ -120,6 +129,11 @@ def _recover_one(session, settings: Settings, mission) -> int:
         return int(execution.finish(session, mission, "timed_out", error=error, attempt=mission.attempts))
     if mission.attempts >= settings.max_attempts:
         error = {"code": "NR-E005", "message": f"worker lost {mission.attempts} time(s); giving up"}
+        return int(execution.finish(session, mission, "failed", error=error, attempt=mission.attempts))
+    agent = get_agent(mission.agent)
+    if agent is not None and not agent.idempotent:
+        error = {"code": "NR-E005", "message": f"worker lost during the run; agent {mission.agent!r} is not "
+                                               "idempotent, so it is not run again (at most once)"}
         return int(execution.finish(session, mission, "failed", error=error, attempt=mission.attempts))
     log.warning("mission %s lost its worker (attempt %d); requeueing", mission.id, mission.attempts)
     return int(execution.requeue(session, mission, "worker_lost"))

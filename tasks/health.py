@@ -8,5 +8,6 @@ from brain.services.health import record_check
 
 
 @app.task(name="brain.health_check", ignore_result=True, acks_late=False)
-def health_check_task() -> bool:
-    return record_check(get_settings()).ok
+def health_check_task() -> bool | None:
+    check = record_check(get_settings())
+    return None if check is None else check.ok

@@ -87,3 +87,11 @@ class RetryableAgent(Agent):
         if ctx.attempt < int(payload.get("succeed_on", 2)):
             raise RetryableAgentError(f"provider busy (attempt {ctx.attempt})")
         return {"attempt": ctx.attempt}
+
+
+@register
+class OnceAgent(CountAgent):
+    """test.count with side effects that must not repeat: declared not idempotent (at most once)."""
+
+    name = "test.once"
+    idempotent = False

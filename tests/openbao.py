@@ -6,12 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 
 import hvac
 import requests
 
+from tests.processes import scratch_dir
 from tests.servers import free_port, wait_for
 
 
@@ -57,7 +57,7 @@ class OpenBao:
 
 
 def start_openbao() -> OpenBao:
-    workdir = tempfile.mkdtemp(prefix="brain-bao-")
+    workdir = scratch_dir("bao-")
     port, token = free_port(), "root-" + os.urandom(8).hex()
     log = open(os.path.join(workdir, "bao.log"), "wb")
     proc = subprocess.Popen(

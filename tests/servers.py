@@ -7,11 +7,12 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import redis
+
+from tests.processes import scratch_dir
 
 
 def free_port() -> int:
@@ -56,6 +57,7 @@ class PostgresServer:
     user: str | None
     url: str = ""
     admin_url: str = ""
+    options: str = ""
 
     def create_database(self, name: str) -> str:
         import psycopg2
@@ -72,6 +74,14 @@ class PostgresServer:
         _run_as(self.user, [_pg_bin("pg_ctl"), "-D", self.datadir, "-m", "immediate", "stop"], check=False)
         shutil.rmtree(os.path.dirname(self.datadir), ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server (an outage), keeping its data for resume()."""
+        _run_as(self.user, [_pg_bin("pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        log = os.path.join(os.path.dirname(self.datadir), "log")
+        _run_as(self.user, [_pg_bin("pg_ctl"), "-D", self.datadir, "-o", self.options, "-l", log, "-w", "start"])
+
 
 def _run_as(user: str | None, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
     if user:
@@ -81,7 +91,7 @@ def _run_as(user: str | None, args: list[str], check: bool = True) -> subprocess
 
 def start_postgres() -> PostgresServer:
     """initdb + pg_ctl start in a temp dir; PostgreSQL refuses root, so run as `postgres` then."""
-    base = tempfile.mkdtemp(prefix="brain-pg-")
+    base = scratch_dir("pg-")
     user = None
     if os.geteuid() == 0:
         user = "postgres"
@@ -91,7 +101,7 @@ def start_postgres() -> PostgresServer:
     _run_as(user, [_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
     opts = f"-p {port} -h 127.0.0.1 -k {base} -c fsync=off -c synchronous_commit=off -c max_connections=300"
     _run_as(user, [_pg_bin("pg_ctl"), "-D", datadir, "-o", opts, "-l", os.path.join(base, "log"), "-w", "start"])
-    server = PostgresServer(port=port, datadir=datadir, user=user)
+    server = PostgresServer(port=port, datadir=datadir, user=user, options=opts)
     server.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     server.url = server.create_database("brain")
     return server
@@ -103,6 +113,8 @@ class RedisServer:
     workdir: str
     proc: subprocess.Popen | None = None
     url: str = field(init=False, default="")
+    # A broker in production keeps its queues across a restart (append-only file).
+    persistent: bool = False
 
     def __post_init__(self) -> None:
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -110,7 +122,7 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.workdir],
+             "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always", "--dir", self.workdir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
@@ -132,7 +144,7 @@ def _pings(client: redis.Redis) -> bool:
         return False
 
 
-def start_redis() -> RedisServer:
-    server = RedisServer(port=free_port(), workdir=tempfile.mkdtemp(prefix="brain-redis-"))
+def start_redis(persistent: bool = False) -> RedisServer:
+    server = RedisServer(port=free_port(), workdir=scratch_dir("redis-"), persistent=persistent)
     server.start()
     return server

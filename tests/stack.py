@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import requests
 
+from tests.processes import scratch_dir
 from tests.servers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ class Stack:
     @classmethod
     def create(cls, profile: str, database_url: str | None = None, redis_url: str | None = None,
                **overrides: str) -> Stack:
-        data_dir = tempfile.mkdtemp(prefix="bt-", dir="/tmp")  # short: unix socket paths are limited
+        data_dir = scratch_dir("bt-")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN_", "PROMETHEUS_", "NEURORAIL_"))}
         env.update({
             "BRAIN_PROFILE": profile,

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from brain.db import session_scope
+from brain.errors import NotFound
 from brain.rails.rollout import current_percentage, forget_cached_percentage
 from brain.services import audit, breakers
 from brain.state import get_redis
@@ -60,10 +61,12 @@ class Reflexes(MethodView):
 @blp.route("/reflexes/<string:name>/reset")
 class ReflexReset(MethodView):
     @blp.response(200, BreakerSchema)
+    @blp.alt_response(404, description="No breaker of that name")
     def post(self, name: str):
         """Close a breaker now and forget its failures."""
         s = _settings()
-        breakers.reset(get_redis(s), name)
+        if not breakers.reset(get_redis(s), name):
+            raise NotFound(f"no circuit breaker named {name!r}")
         with session_scope(s.database_url) as session:
             audit.record(session, "reflex.closed", data={"breaker": name, "reason": "reset"})
         return {"name": name, "state": "closed", "failures_in_window": 0, "open_until": None,

@@ -28,6 +28,10 @@ class Agent(ABC):
     description: ClassVar[str] = ""
     risk_tier: ClassVar[str] = "STANDARD"
     default_timeout_s: ClassVar[int | None] = None
+    # Delivery guarantee. True: a run cut short by a lost worker runs again (at least once; the
+    # agent's effects must tolerate a repeat). False: such a run fails with NR-E005 instead
+    # (at most once). A run that finished is never repeated either way.
+    idempotent: ClassVar[bool] = True
     payload_schema: ClassVar[type[ma.Schema] | None] = None
 
     def validate(self, payload: dict[str, Any]) -> dict[str, Any]:

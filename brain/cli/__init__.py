@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from brain.cli import audit, db, keys, missions, policies, profile, serve, token
+from brain.cli import audit, db, keys, missions, policies, profile, serve, settings, token
 from brain.errors import BrainError
 
 
@@ -16,6 +16,7 @@ def cli() -> None:
 
 
 cli.add_command(profile.profile)
+cli.add_command(settings.settings)
 cli.add_command(db.db)
 cli.add_command(missions.missions)
 cli.add_command(policies.policies)

@@ -12,21 +12,35 @@ import time
 import click
 
 from brain import schema
-from brain.config import Settings, get_settings
+from brain.config import Settings, get_settings, set_settings
 from brain.embedded_redis import ensure_running, stop
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+PORT = click.IntRange(0, 65535)
 
 
 def _celery(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "brain", *args]
 
 
-def _api_command(settings: Settings) -> list[str]:
+def _settings_with(**env: object) -> Settings:
+    """Settings after command-line options, which travel as their environment variables.
+
+    The processes started from here (gunicorn, celery, Flower) read the same variables, so
+    an option means exactly what its variable means, and is validated the same way.
+    """
+    for name, value in env.items():
+        if value is not None:
+            os.environ[name] = str(value)
+    set_settings(None)
+    return get_settings()
+
+
+def _api_command() -> list[str]:
     return [sys.executable, "-m", "gunicorn", "-c", "python:api.gunicorn_conf", "api.wsgi:app"]
 
 
-def _api_env(settings: Settings) -> dict[str, str]:
+def _api_env() -> dict[str, str]:
     # A fresh multiprocess directory per API instance: /metrics sums its workers only.
     env = dict(os.environ)
     env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="brain-metrics-api-")
@@ -45,13 +59,25 @@ def _prepare(settings: Settings, migrate: bool) -> bool:
     return started
 
 
+def _api_options(fn):
+    fn = click.option("--threads", type=click.IntRange(1, 64), help="Threads per API process (BRAIN_API_THREADS).")(fn)
+    fn = click.option("--workers", type=click.IntRange(1, 64),
+                      help="API (gunicorn) worker processes (BRAIN_API_WORKERS).")(fn)
+    fn = click.option("--port", type=PORT, help="Port the API listens on (BRAIN_API_PORT).")(fn)
+    fn = click.option("--host", help="Address the API binds to (BRAIN_API_HOST).")(fn)
+    return fn
+
+
 @click.command(context_settings=PASS_THROUGH)
+@_api_options
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
-def api(gunicorn_args: tuple[str, ...]) -> None:
-    """Run the HTTP API under gunicorn (extra arguments go to gunicorn)."""
-    settings = get_settings()
+def api(host: str | None, port: int | None, workers: int | None, threads: int | None,
+        gunicorn_args: tuple[str, ...]) -> None:
+    """Run the HTTP API under gunicorn (further arguments go to gunicorn)."""
+    settings = _settings_with(BRAIN_API_HOST=host, BRAIN_API_PORT=port, BRAIN_API_WORKERS=workers,
+                              BRAIN_API_THREADS=threads)
     _prepare(settings, migrate=False)
-    os.execvpe(sys.executable, [*_api_command(settings), *gunicorn_args], _api_env(settings))
+    os.execvpe(sys.executable, [*_api_command(), *gunicorn_args], _api_env())
 
 
 @click.command(context_settings=PASS_THROUGH)
@@ -66,7 +92,7 @@ def worker(celery_args: tuple[str, ...]) -> None:
 @click.command(context_settings=PASS_THROUGH)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def beat(celery_args: tuple[str, ...]) -> None:
-    """Run Celery beat: the sweeper schedule (run exactly one per deployment)."""
+    """Run Celery beat (optional: every worker node already sweeps under a leader lease)."""
     settings = get_settings()
     schedule = os.path.join(settings.data_dir, "celerybeat-schedule")
     os.makedirs(settings.data_dir, exist_ok=True)
@@ -74,18 +100,20 @@ def beat(celery_args: tuple[str, ...]) -> None:
 
 
 @click.command()
-def up() -> None:
-    """All in one: migrate (minimal), embedded Redis, API, one worker with the sweeper."""
-    settings = get_settings()
+@_api_options
+@click.option("-c", "--concurrency", type=click.IntRange(1, 512),
+              help="Mission worker processes (MISSION_WORKER_COUNT).")
+def up(host: str | None, port: int | None, workers: int | None, threads: int | None,
+       concurrency: int | None) -> None:
+    """All in one: migrate (minimal), embedded Redis, the API and one worker node (which also sweeps)."""
+    settings = _settings_with(BRAIN_API_HOST=host, BRAIN_API_PORT=port, BRAIN_API_WORKERS=workers,
+                              BRAIN_API_THREADS=threads, MISSION_WORKER_COUNT=concurrency)
     started_redis = _prepare(settings, migrate=settings.profile == "minimal")
     # A person watches this terminal: human-readable lines unless told otherwise.
     os.environ.setdefault("BRAIN_LOG_FORMAT", "console")
-    schedule = os.path.join(settings.data_dir, "celerybeat-schedule")
     children = {
-        "api": subprocess.Popen(_api_command(settings), env=_api_env(settings)),
-        "worker": subprocess.Popen(
-            _celery("worker", "-B", "-s", schedule, "-c", str(settings.worker_count), "-l", "info")
-        ),
+        "api": subprocess.Popen(_api_command(), env=_api_env()),
+        "worker": subprocess.Popen(_celery("worker", "-c", str(settings.worker_count), "-l", "info")),
     }
     base = f"http://{settings.api_host}:{settings.api_port}"
     click.echo(f"BRAiN ({settings.profile}) is starting:\n"
@@ -124,12 +152,16 @@ def _supervise(children: dict[str, subprocess.Popen]) -> None:
 
 
 @click.command(context_settings=PASS_THROUGH)
+@click.option("--host", help="Address Flower binds to (BRAIN_FLOWER_ADDRESS).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port Flower listens on (BRAIN_FLOWER_PORT).")
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
-def flower(flower_args: tuple[str, ...]) -> None:
-    """Run Flower for this profile's broker: basic auth, loopback unless BRAIN_FLOWER_ADDRESS."""
+def flower(host: str | None, port: int | None, flower_args: tuple[str, ...]) -> None:
+    """Run Flower for this profile's broker: basic auth, loopback unless told otherwise."""
     from brain.flower import env as flower_env
 
-    settings = get_settings()
+    # An option on the command line wins over Flower's own FLOWER_* variables too.
+    settings = _settings_with(BRAIN_FLOWER_ADDRESS=host, BRAIN_FLOWER_PORT=port, FLOWER_ADDRESS=host,
+                              FLOWER_PORT=port)
     if settings.embedded_redis:
         ensure_running(settings.data_dir)
     # Options travel as FLOWER_* variables: a password never shows in `ps`.

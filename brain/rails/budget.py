@@ -13,8 +13,8 @@ from brain.services.budgets import Scope
 
 
 class BudgetSchema(ma.Schema):
-    max_tokens = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1), allow_none=True)
-    max_cost_usd = ma.fields.Float(validate=ma.validate.Range(min=0, min_inclusive=False), allow_none=True)
+    max_tokens = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=10**12), allow_none=True)
+    max_cost_usd = ma.fields.Float(validate=ma.validate.Range(min=0, max=1e9, min_inclusive=False), allow_none=True)
 
 
 class BudgetRail(Rail):

@@ -65,7 +65,19 @@ def verify_token(token: str, settings: Any) -> Identity:
         raise AuthError(f"token algorithm {alg!r} does not match the configured key") from None
     except jwt.PyJWTError as exc:
         raise AuthError(f"the bearer token is not valid ({type(exc).__name__})") from None
+    _check_lifetime(claims, settings)
     return _identity(claims)
+
+
+def _check_lifetime(claims: dict[str, Any], settings: Any) -> None:
+    """A token may not outlive BRAIN_JWT_MAX_TTL_S: a stolen token with `exp` 10^20 is a key for ever."""
+    now = dt.datetime.now(dt.UTC).timestamp()
+    exp, iat = claims["exp"], claims.get("iat")
+    start = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else now
+    lifetime = float(exp) - min(float(start), now)
+    if lifetime > settings.jwt_max_ttl_s + settings.jwt_leeway_s:
+        raise AuthError(f"the bearer token's lifetime exceeds the {settings.jwt_max_ttl_s} s this server "
+                        "accepts (BRAIN_JWT_MAX_TTL_S)")
 
 
 def _identity(claims: dict[str, Any]) -> Identity:
@@ -142,6 +154,8 @@ def issue_token(
     kid: str | None = None,
 ) -> str:
     """Mint a token: HS* with BRAIN_JWT_SECRET, or RS*/ES* with the given private key (PEM)."""
+    if ttl_s > settings.jwt_max_ttl_s:
+        raise ConfigError(f"a token lifetime of {ttl_s} s exceeds BRAIN_JWT_MAX_TTL_S ({settings.jwt_max_ttl_s} s)")
     now = dt.datetime.now(dt.UTC)
     claims: dict[str, Any] = {"sub": sub, "tenant": tenant, "roles": sorted(set(roles)), "iat": now,
                               "exp": now + dt.timedelta(seconds=ttl_s)}

@@ -99,8 +99,9 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Queue an event for this transaction; it is chained and inserted when the transaction commits."""
-    # Round-trip through JSON so the stored data is exactly what was hashed.
-    stored = json.loads(json.dumps(data or {}, default=str))
+    # Round-trip through JSON so the stored data is exactly what was hashed: anything JSON
+    # has no value for becomes a string (or null for NaN/Infinity), never a hash mismatch later.
+    stored = json.loads(json.dumps(data or {}, default=str), parse_constant=lambda _: None)
     event = Event(type=type_, mission_id=mission_id, tenant=tenant, actor=actor, data=stored,
                   created_at=utcnow())
     session.info.setdefault(PENDING, []).append(event)

@@ -97,14 +97,16 @@ def record(client: redis.Redis, name: str, mission_id: str, kind: str, threshold
 
 
 def reset(client: redis.Redis, name: str) -> bool:
+    """Close a known breaker and forget its failures; False (nothing written) for an unknown name."""
     keys = _keys(name)
-    existed = client.exists(keys[0]) or client.exists(keys[1])
+    if not (client.sismember(INDEX_KEY, keys[0]) or client.exists(keys[0], keys[1])):
+        return False
     pipe = client.pipeline()
     pipe.hset(keys[0], mapping={"state": "closed", "probe": "", "open_until": "0"})
     pipe.delete(keys[1])
     pipe.sadd(INDEX_KEY, keys[0])
     pipe.execute()
-    return bool(existed)
+    return True
 
 
 def list_breakers(client: redis.Redis, window_s: float) -> list[dict]:

@@ -13,10 +13,11 @@ from brain import queue_metrics
 from brain.config import Settings
 from brain.db import get_engine, session_scope, utcnow
 from brain.models import HealthCheck
-from brain.state import get_broker_redis, get_redis
+from brain.state import LAST_SWEEP_KEY, SWEEP_LEADER_KEY, get_broker_redis, get_redis
 
 FAILED = ("failed", "timed_out", "over_budget", "expired")
 KEEP_CHECKS = dt.timedelta(days=35)
+CHECK_SLOT_KEY = "brain:health:slot"
 
 
 def _probe(fn: Callable[[], Any]) -> dict[str, Any]:
@@ -48,6 +49,16 @@ def _safe(fn: Callable[[], Any], fallback: Any) -> Any:
         return fallback
 
 
+def sweeper(settings: Settings) -> dict[str, Any]:
+    """Which worker node leads the sweep, and how long ago a sweep last finished."""
+    client = get_redis(settings)
+    holder, last = client.get(SWEEP_LEADER_KEY), client.get(LAST_SWEEP_KEY)
+    return {
+        "leader": holder.decode() if isinstance(holder, bytes) else holder,
+        "last_sweep_age_s": round(max(0.0, time.time() - float(last)), 3) if last else None,
+    }
+
+
 def snapshot(settings: Settings, started_at: float) -> dict[str, Any]:
     """Everything an operator wants on one page; never raises for a dependency being down."""
     deps = dependencies(settings)
@@ -67,11 +78,26 @@ def snapshot(settings: Settings, started_at: float) -> dict[str, Any]:
         "missions_last_hour": statuses,
         "error_rate_last_hour": round(failed / finished, 4) if finished else 0.0,
         "uptime_s": round(time.time() - started_at, 1),
+        "sweeper": _safe(lambda: sweeper(settings), {"leader": None, "last_sweep_age_s": None}),
     }
 
 
-def record_check(settings: Settings) -> HealthCheck:
-    """One SLA sample: up when every dependency answers and at least one worker is online."""
+def _take_slot(settings: Settings) -> bool:
+    """One sample per interval across the deployment: beat and the sweep leader may both ask."""
+    try:
+        return bool(get_redis(settings).set(CHECK_SLOT_KEY, 1, nx=True,
+                                            px=int(settings.health_check_interval_s * 900)))
+    except Exception:  # noqa: BLE001 - Redis down is exactly what the sample must record
+        return True
+
+
+def record_check(settings: Settings) -> HealthCheck | None:
+    """One SLA sample: up when every dependency answers and at least one worker is online.
+
+    None when another process already took this interval's sample.
+    """
+    if not _take_slot(settings):
+        return None
     deps = dependencies(settings)
     online = _safe(lambda: queue_metrics.workers(settings)["online"], 0)
     ok = all(d["status"] == "ok" for d in deps.values()) and online > 0

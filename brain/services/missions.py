@@ -103,6 +103,7 @@ def create_mission(
         dispatched_at=now,
         submitted_by=actor,
         options=rail_options(body),
+        would_have=[],
     )
     decision = admission.admit(settings, mission)
     if not idempotency_key:

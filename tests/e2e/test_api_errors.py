@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import uuid
+
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -103,3 +108,65 @@ def test_openapi_and_docs(stack):
         assert path in spec["paths"]
     docs = stack.request("GET", "/api/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_options_is_204_without_html(stack):
+    resp = stack.request("OPTIONS", "/api/missions")
+    assert resp.status_code == 204 and not resp.content
+    assert "text/html" not in resp.headers.get("Content-Type", "")
+    assert "POST" in resp.headers["Allow"]
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    host, port = url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /api/missions HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
+    b"GET /api/missions HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
+    b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+], ids=["control_char_header", "nul_header", "request_line_too_long"])
+def test_requests_the_server_refuses_itself_get_the_json_shape(stack, request_bytes):
+    raw = _raw(stack.api_url, request_bytes)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    assert 400 <= status < 500 and b"application/json" in head and b"<html" not in raw.lower()
+    err = json.loads(body)
+    assert err["code"] == status and err["error"] and err["request_id"]
+
+
+def test_chunked_body_over_the_limit_is_413_and_the_connection_is_closed(stack):
+    big = b'{"name": "x", "agent": "echo", "payload": {"blob": "' + b"a" * (1024 * 1024 + 10) + b'"}}'
+    resp = stack.request("POST", "/api/missions", data=(big[i:i + 65536] for i in range(0, len(big), 65536)),
+                         headers={"Content-Type": "application/json"})
+    _assert_shape(resp, 413, "payload_too_large")
+    assert resp.headers["Connection"] == "close"
+    parts = [b'{"name": "c", "agent": "echo",', b' "payload": {}}']
+    small = stack.request("POST", "/api/missions", data=iter(parts), headers={"Content-Type": "application/json"})
+    assert small.status_code == 202, small.text
+
+
+def test_a_pooled_client_survives_413s(stack):
+    big = '{"name": "x", "agent": "echo", "payload": {"blob": "' + "a" * (1024 * 1024 + 10) + '"}}'
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {stack.env['BRAIN_API_TOKEN']}", "Content-Type": "application/json"}
+    for _ in range(10):
+        resp = session.post(f"{stack.api_url}/api/missions", data=big, headers=headers, timeout=30)
+        assert resp.status_code == 413 and resp.headers["Connection"] == "close"
+        # The next request on the pool must not meet a connection the server closed under it.
+        ok = session.post(f"{stack.api_url}/api/missions", json={"name": "after", "agent": "echo"}, headers=headers,
+                          timeout=30)
+        assert ok.status_code == 202, ok.text
+
+
+def test_unknown_breaker_reset_is_404_and_creates_nothing(stack):
+    name = f"no-such-breaker-{uuid.uuid4().hex[:8]}"
+    _assert_shape(stack.request("POST", f"/api/neurorail/reflexes/{name}/reset"), 404, "not_found")
+    names = [b["name"] for b in stack.request("GET", "/api/neurorail/reflexes").json()["items"]]
+    assert name not in names

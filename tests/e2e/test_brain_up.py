@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 
 import psutil
 import pytest
 import requests
 
+from tests.processes import scratch_dir
 from tests.servers import free_port, wait_for
 from tests.stack import REPO
 
@@ -19,14 +19,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_brain_up_serves_the_curl_example_and_stops_cleanly():
-    data_dir = tempfile.mkdtemp(prefix="bt-up-", dir="/tmp")
+    data_dir = scratch_dir("up-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN_", "PROMETHEUS_"))}
-    env.update({"BRAIN_DATA_DIR": data_dir, "BRAIN_API_PORT": str(port),
-                "BRAIN_WORKER_METRICS_PORT": str(free_port())})
+    env.update({"BRAIN_DATA_DIR": data_dir, "BRAIN_WORKER_METRICS_PORT": str(free_port())})
     log = open(os.path.join(data_dir, "up.log"), "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "brain.cli", "up"], cwd=REPO, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "brain.cli", "up", "--port", str(port), "--workers", "1"],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _ready(base), 90, what="brain up")

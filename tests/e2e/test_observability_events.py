@@ -7,8 +7,10 @@ import uuid
 
 import pytest
 import requests
+from sqlalchemy.exc import DBAPIError
 
-from tests.e2e.obs_helpers import sql
+from tests.e2e.obs_helpers import database_url, sql
+from tests.tamper import tamper
 
 pytestmark = pytest.mark.e2e
 
@@ -98,11 +100,13 @@ def test_audit_verify_passes_then_catches_an_altered_row(stack):
     assert "audit chain ok" in ok.stdout
 
     target, actor = sql(stack, "SELECT id, actor FROM events ORDER BY id DESC LIMIT 1")[0]
-    sql(stack, "UPDATE events SET actor = 'mallory' WHERE id = :i", i=target)
+    with pytest.raises(DBAPIError, match="append-only"):  # the app's own connection cannot
+        sql(stack, "UPDATE events SET actor = 'mallory' WHERE id = :i", i=target)
+    tamper(database_url(stack), "UPDATE events SET actor = 'mallory' WHERE id = :i", i=target)
     try:
         broken = stack.brain("audit", "verify", check=False)
         assert broken.returncode == 1
         assert f"event {target}" in broken.stderr and "altered" in broken.stderr
     finally:
-        sql(stack, "UPDATE events SET actor = :a WHERE id = :i", a=actor, i=target)
+        tamper(database_url(stack), "UPDATE events SET actor = :a WHERE id = :i", a=actor, i=target)
     assert stack.brain("audit", "verify", check=False).returncode == 0

@@ -17,10 +17,13 @@ BRAIN_FLOWER = [sys.executable, "-m", "brain.cli", "flower"]
 CELERY_FLOWER = [sys.executable, "-m", "celery", "-A", "brain", "flower"]
 
 
-def start_flower(stack, command: list[str]):
+def start_flower(stack, command: list[str], port_option: bool = False):
     port = free_port()
-    env = {**stack.env, "BRAIN_FLOWER_PORT": str(port), "BRAIN_FLOWER_USER": "ops",
-           "BRAIN_FLOWER_PASSWORD": "s3cret-flower"}
+    env = {**stack.env, "BRAIN_FLOWER_USER": "ops", "BRAIN_FLOWER_PASSWORD": "s3cret-flower"}
+    if port_option:  # `brain flower --host H --port P`, as the CLI reference shows
+        command = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        env["BRAIN_FLOWER_PORT"] = str(port)
     proc = stack.spawn("flower", command, env)
     url = f"http://127.0.0.1:{port}"
 
@@ -40,7 +43,7 @@ def start_flower(stack, command: list[str]):
 
 @pytest.fixture
 def flower(stack):
-    proc, url = start_flower(stack, BRAIN_FLOWER)
+    proc, url = start_flower(stack, BRAIN_FLOWER, port_option=True)
     yield url
     proc.stop()
 

@@ -100,6 +100,9 @@ def test_anonymous_requests(stack):
                401, "unauthorized")
     else:
         assert resp.status_code == 200  # minimal: anonymous local use
+        # ... but not admin: that needs a token even with authentication off.
+        _shape(stack.request("POST", "/api/neurorail/reflexes/x/reset", token=None), 401, "unauthorized")
+        _shape(stack.request("GET", "/api/system/health", token=None), 401, "unauthorized")
     # Public on every profile.
     assert stack.request("GET", "/health/live", token=None).status_code == 200
     assert stack.request("GET", "/api/openapi.json", token=None).status_code == 200
@@ -175,3 +178,14 @@ def test_missions_cli_without_token_on_standard_is_refused(stack):
         assert out.returncode != 0 and "401" in out.stderr
     else:
         assert out.returncode == 0
+
+
+def test_admin_for_anonymous_callers_only_when_opened_explicitly(bare_stack):
+    if bare_stack.profile != "minimal":
+        pytest.skip("authentication is required on this profile")
+    closed_api = next(p for p in bare_stack.procs if p.name == "api")
+    assert "admin operations still need a token" in closed_api.tail(400)  # the start-up warning says so
+    opened_api, opened = bare_stack.start_api(BRAIN_ANONYMOUS_ADMIN="true")
+    resp = bare_stack.request("GET", "/api/system/health", url=opened, token=None)
+    assert resp.status_code == 200, resp.text
+    assert "every anonymous caller is an ADMIN" in opened_api.tail(400)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -41,13 +43,22 @@ def test_security_headers_on_success_and_error(stack, method, path, kwargs, stat
         assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
 
 
-def test_swagger_ui_csp_allows_its_cdn_only(stack):
+def test_swagger_ui_is_served_from_the_package_with_a_strict_csp(stack):
     resp = stack.request("GET", "/api/docs", token=None)
     assert resp.status_code == 200 and "swagger-ui" in resp.text
     csp = resp.headers["Content-Security-Policy"]
-    assert "https://cdn.jsdelivr.net" in csp and "frame-ancestors 'none'" in csp
-    cdn = [src for src in resp.text.split('"') if src.startswith("http")]
-    assert cdn and all(src.startswith("https://cdn.jsdelivr.net/") for src in cdn)
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "http" not in csp
+    # Nothing from another origin (it works air-gapped), and no inline script.
+    assert not [src for src in resp.text.split('"') if src.startswith(("http:", "https:", "//"))]
+    assert "<script>" not in resp.text
+    assets = re.findall(r'(?:src|href)="(/api/docs/static/[^"]+)"', resp.text)
+    assert len(assets) >= 4
+    for asset in assets:
+        got = stack.request("GET", asset, token=None)
+        assert got.status_code == 200 and len(got.content) > 100, asset
+    assert b"/api/openapi.json" in stack.request("GET", "/api/docs/static/init.js", token=None).content
+    assert stack.request("GET", "/api/docs/static/../../../etc/passwd", token=None).status_code == 404
+    assert stack.request("GET", "/api/docs/static/index.html", token=None).status_code == 404
     _assert_headers(resp)
 
 

@@ -42,9 +42,18 @@ def test_every_value_can_be_overridden():
         "BRAIN_MODULES": "missions,metrics", "BRAIN_MULTI_TENANCY": "yes", "BRAIN_SECRETS_BACKEND": "vault",
     })
     assert s.worker_count == 10 and s.neurorail_phase == 2 and not s.governance_enabled
-    assert s.database_url == "postgresql://u:pw@db:5432/b"
+    assert s.database_url == "postgresql+psycopg2://u:pw@db:5432/b"  # the installed driver
     assert s.redis_url == "redis://r:6379/2" and s.broker_url == "redis://b:6379/3"
     assert s.modules == ("missions", "metrics") and s.multi_tenancy and s.secrets_backend == "vault"
+
+
+@pytest.mark.parametrize("url", ["postgresql://u@db/b", "postgres://u@db/b", "postgresql+psycopg2://u@db/b"])
+def test_postgres_urls_as_users_paste_them_use_the_installed_driver(url):
+    s = load_settings({"BRAIN_PROFILE": "standard", "BRAIN_DATABASE_URL": url})
+    assert s.database_url == "postgresql+psycopg2://u@db/b"
+    from sqlalchemy import create_engine
+
+    assert create_engine(s.database_url).dialect.driver == "psycopg2"  # no ModuleNotFoundError: psycopg
 
 
 def test_broker_defaults_to_the_redis_url():
@@ -73,7 +82,7 @@ def test_masked_hides_passwords_and_keys():
                        "BRAIN_LLM_API_KEY": "sk-secret"})
     shown = s.masked()
     assert "hunter2" not in str(shown) and "sk-secret" not in str(shown)
-    assert shown["database_url"] == "postgresql://u:****@db/b"
+    assert shown["database_url"] == "postgresql+psycopg2://u:****@db/b"
     assert shown["llm_api_key"] == "****"
 
 
@@ -86,7 +95,7 @@ def test_cli_profile_show_masks_secrets(monkeypatch):
     env = {"PATH": "/usr/bin:/bin", "BRAIN_DATABASE_URL": "postgresql://u:hunter2@db/b", "HOME": "/tmp"}
     out = _brain("profile", "show", "--profile", "standard", env=env)
     assert out.returncode == 0, out.stderr
-    assert "standard" in out.stdout and "postgresql://u:****@db/b" in out.stdout
+    assert "standard" in out.stdout and "postgresql+psycopg2://u:****@db/b" in out.stdout
     assert "hunter2" not in out.stdout
 
 
@@ -105,3 +114,10 @@ def test_celery_worker_bad_profile_exit_2():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert "unknown profile 'huge'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_readme_settings_table_is_the_generated_one():
+    from brain.config import settings_table
+
+    readme = (REPO / "README.md").read_text()
+    assert settings_table() in readme, "README's settings table is stale: paste the output of `brain settings docs`"

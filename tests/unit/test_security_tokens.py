@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from brain.config import load_settings
+from brain.errors import ConfigError
 from brain.security import AuthError, issue_token, permissions_of, verify_token
 
 SECRET = "unit-test-jwt-secret-0123456789abcdef0123"
@@ -134,3 +135,22 @@ def test_permission_table():
     assert permissions_of(["approver"]) == {"read", "approve"}
     assert permissions_of(["admin"]) == {"read", "submit", "cancel", "approve", "admin"}
     assert permissions_of(["root", "superuser"]) == frozenset()
+
+
+@pytest.mark.parametrize("token_claims", [
+    {"exp": 10**20},                                               # for ever, no iat
+    {"exp": 10**20, "iat": int(time.time())},                      # for ever, with iat
+    {"iat": int(time.time()) - 10, "exp": int(time.time()) + 31 * 86400},  # a day over the default 30
+])
+def test_tokens_beyond_the_maximum_lifetime_are_refused(token_claims):
+    with pytest.raises(AuthError, match="BRAIN_JWT_MAX_TTL_S"):
+        verify_token(jwt.encode(_claims(**token_claims), SECRET, "HS256"), _settings())
+
+
+def test_the_maximum_lifetime_is_a_setting_and_bounds_issuing_too():
+    long_lived = _claims(iat=int(time.time()), exp=int(time.time()) + 7 * 86400)
+    with pytest.raises(AuthError, match="lifetime"):
+        verify_token(jwt.encode(long_lived, SECRET, "HS256"), _settings(BRAIN_JWT_MAX_TTL_S="86400"))
+    assert verify_token(jwt.encode(long_lived, SECRET, "HS256"), _settings()).sub == "alice"
+    with pytest.raises(ConfigError, match="BRAIN_JWT_MAX_TTL_S"):
+        issue_token(_settings(BRAIN_JWT_MAX_TTL_S="3600"), "bob", ttl_s=7200)

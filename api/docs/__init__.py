@@ -1,0 +1,1 @@
+"""Swagger UI at /api/docs, served from the swagger-ui-bundle package: nothing from a CDN, works offline."""
