@@ -10,6 +10,7 @@ import requests
 from sqlalchemy.exc import DBAPIError
 
 from tests.e2e.obs_helpers import database_url, sql
+from tests.servers import wait_for
 from tests.tamper import tamper
 
 pytestmark = pytest.mark.e2e
@@ -110,3 +111,27 @@ def test_audit_verify_passes_then_catches_an_altered_row(stack):
     finally:
         tamper(database_url(stack), "UPDATE events SET actor = :a WHERE id = :i", a=actor, i=target)
     assert stack.brain("audit", "verify", check=False).returncode == 0
+
+
+def test_the_signed_head_is_published_by_the_workers_and_catches_a_rewritten_chain(bare_stack, tmp_path):
+    heads = tmp_path / "heads.jsonl"
+    env = {"BRAIN_AUDIT_SIGNING_KEY": "a-key-the-database-never-sees-0123456789",
+           "BRAIN_AUDIT_HEAD_EXPORT": str(heads), "BRAIN_AUDIT_HEAD_EXPORT_INTERVAL_S": "10"}
+    cli_env = {**bare_stack.env, **env}
+    bare_stack.start_worker(concurrency=1, **env)
+    bare_stack.wait_status(bare_stack.submit("echo")["id"])
+    wait_for(lambda: heads.exists() and heads.read_text().strip(), 30, what="the sweep leader to publish a head")
+    printed = json.loads(bare_stack.brain("audit", "head", env=cli_env).stdout)
+    assert set(printed) == {"event_id", "hash", "events", "at", "signature"} and printed["event_id"] > 0
+    with heads.open("a") as fh:
+        fh.write(json.dumps(printed) + "\n")
+    ok = bare_stack.brain("audit", "verify", "--head", str(heads), env=cli_env, check=False)
+    assert ok.returncode == 0 and "every published head matches" in ok.stdout, ok.stderr
+    # Rewritten consistently (every hash recomputed): the chain alone verifies, the head does not.
+    url = database_url(bare_stack)
+    tamper(url, "DELETE FROM events WHERE id = :i", i=printed["event_id"])
+    bare_stack.wait_status(bare_stack.submit("echo")["id"])  # new events chain onto the truncated head
+    broken = bare_stack.brain("audit", "verify", "--head", str(heads), env=cli_env, check=False)
+    assert broken.returncode == 1 and "does not match" in broken.stderr, broken.stdout
+    unsigned = bare_stack.brain("audit", "head", env=bare_stack.env, check=False)
+    assert unsigned.returncode == 2 and "BRAIN_AUDIT_SIGNING_KEY" in unsigned.stderr

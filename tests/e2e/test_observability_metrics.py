@@ -58,3 +58,15 @@ def test_queue_gauges_and_sums_across_api_and_worker_processes(bare_stack):
     # Several writers in several processes: the audit chain did not fork.
     verify = bare_stack.brain("audit", "verify", check=False)
     assert verify.returncode == 0, verify.stderr
+
+
+def test_database_pool_metrics(stack):
+    if stack.profile == "minimal":
+        pytest.skip("SQLite has no connection pool")
+    stack.wait_status(stack.submit("echo")["id"])
+    text = metrics(stack.api_url)
+    # Gauges sum over the live API processes; nothing is checked out between requests.
+    assert value(text, "brain_db_pool_checked_out") is not None
+    assert value(text, "brain_db_pool_overflow") is not None
+    assert value(text, "brain_db_pool_waits_total") is not None
+    assert value(text, "brain_db_pool_wait_seconds_count") is not None
