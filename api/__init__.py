@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app = Flask("brain")
     app.json = OrjsonProvider(app)
     app.config.update(
-        BRAIN_SETTINGS=settings,
+        BRAIN_SETTINGS=settings,  # read through api.app_settings.app_settings()
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="BRAiN",
         API_VERSION=__version__,

@@ -19,6 +19,7 @@ from apispec import BasePlugin
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 
+from api.app_settings import app_settings
 from api.errors import error_body
 from brain.config import Settings
 from brain.errors import ConfigError
@@ -101,7 +102,7 @@ def _authenticate() -> None:
         g.auth_error = "the Authorization header must be 'Bearer <token>'"
         return
     try:
-        g.identity = verify_token(token.strip(), current_app.config["BRAIN_SETTINGS"])
+        g.identity = verify_token(token.strip(), app_settings())
     except AuthError as exc:
         g.auth_error = exc.message
 
@@ -117,7 +118,7 @@ def _authorize():
         return _unauthorized(g.auth_error, invalid=True)
     identity = current_identity()
     if identity is None:
-        settings = current_app.config["BRAIN_SETTINGS"]
+        settings = app_settings()
         if settings.auth_required:
             return _unauthorized("a bearer token is required")
         if permission == ADMIN and not settings.anonymous_admin:

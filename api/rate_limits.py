@@ -20,6 +20,7 @@ import redis
 from flask import Flask, Response, current_app, g, jsonify, request
 from limits import parse_many
 
+from api.app_settings import app_settings
 from api.auth import current_identity
 from api.errors import error_body
 from brain import metrics
@@ -35,9 +36,6 @@ ENDPOINT_LIMITS: dict[str, str] = {
     "missions.MissionEnqueue:POST": "rate_limit_submit",
 }
 
-
-def _settings() -> Settings:
-    return current_app.config["BRAIN_SETTINGS"]
 
 
 @lru_cache(maxsize=32)
@@ -56,7 +54,7 @@ def _trusted(address: str, networks) -> bool:
 def client_ip() -> str:
     """The peer address, or the first untrusted hop of X-Forwarded-For behind trusted proxies."""
     remote = request.remote_addr or "unknown"
-    networks = _networks(_settings().trusted_proxies)
+    networks = _networks(app_settings().trusted_proxies)
     if not networks or not _trusted(remote, networks):
         return remote
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
@@ -189,7 +187,7 @@ def hit(client: redis.Redis, found: list[tuple[Rule, str]]) -> Verdict:
 def _limit():
     if not request.path.startswith("/api/") or request.method == "OPTIONS":
         return None
-    settings = _settings()
+    settings = app_settings()
     try:
         verdict = hit(get_redis(settings), applicable(current_app.extensions["brain_rate_rules"]))
     except redis.RedisError as exc:

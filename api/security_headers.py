@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 
+from api.app_settings import app_settings
 from api.rate_limits import _networks, _trusted
 
 # JSON endpoints load nothing: deny everything, including being framed.
@@ -33,14 +34,14 @@ CORS_EXPOSE = ("Location, Retry-After, X-Request-ID, X-RateLimit-Limit, X-RateLi
 def _over_tls() -> bool:
     if request.is_secure:
         return True
-    settings = current_app.config["BRAIN_SETTINGS"]
+    settings = app_settings()
     proto = request.headers.get("X-Forwarded-Proto", "")
     return proto == "https" and _trusted(request.remote_addr or "", _networks(settings.trusted_proxies))
 
 
 def _cors(response: Response) -> None:
     origin = request.headers.get("Origin")
-    allowed = current_app.config["BRAIN_SETTINGS"].cors_origins
+    allowed = app_settings().cors_origins
     if not origin or not allowed:
         return
     response.vary.add("Origin")

@@ -73,37 +73,69 @@ class RetryableAgentError(AgentError):
 
 
 class RailError(BrainError):
-    """A rail refused or stopped a mission; carries the NeuroRail code and final status."""
+    """A rail refused or stopped a mission; carries the NeuroRail code and final status.
+
+    The subclasses below are the one table of NeuroRail codes: code raises and matches
+    these types (`TimedOut(...)`, `TimedOut.matches(error)`), never the literals.
+    """
 
     code = "NR-E000"
     status = "failed"
 
+    def as_error(self) -> dict[str, Any]:
+        """The mission's `error` JSON for this failure."""
+        return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def matches(cls, error: dict[str, Any] | None) -> bool:
+        """Whether a mission's stored `error` is this failure."""
+        return bool(error) and error.get("code") == cls.code
+
 
 class TimedOut(RailError):
+    """Time limit exceeded."""
+
     code = "NR-E001"
     status = "timed_out"
 
 
 class OverBudget(RailError):
+    """A token or cost budget has no room."""
+
     code = "NR-E002"
     status = "over_budget"
 
 
 class CircuitOpen(RailError):
+    """The agent's circuit breaker is open (reflex)."""
+
     code = "NR-E003"
     status = "failed"
 
 
 class AgentFailed(RailError):
+    """The agent raised (or is not registered on the worker)."""
+
     code = "NR-E004"
     status = "failed"
 
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> AgentFailed:
+        return cls(f"{type(exc).__name__}: {exc}")
+
 
 class WorkerLost(RailError):
+    """The worker running it was lost, and it is not run again."""
+
     code = "NR-E005"
     status = "failed"
 
 
 class Expired(RailError):
+    """Not started before its start_within_s deadline."""
+
     code = "NR-E006"
     status = "expired"
+
+
+NEURORAIL_ERRORS: tuple[type[RailError], ...] = (TimedOut, OverBudget, CircuitOpen, AgentFailed, WorkerLost, Expired)

@@ -14,7 +14,15 @@ from brain import metrics
 from brain.agents import MissionCancelled, RunContext, get_agent
 from brain.config import Settings
 from brain.db import UNAVAILABLE, session_scope
-from brain.errors import DependencyUnavailable, RailError, RetryableAgentError
+from brain.errors import (
+    AgentFailed,
+    CircuitOpen,
+    DependencyUnavailable,
+    OverBudget,
+    RailError,
+    RetryableAgentError,
+    TimedOut,
+)
 from brain.governance.admission import recheck as policy_recheck
 from brain.lease import LeaseKeeper
 from brain.logging import bind as bind_log_context
@@ -50,30 +58,25 @@ def observe_claim(mission: Mission) -> None:
     bind_log_context(mission_id=mission.id, tenant=mission.tenant, agent=mission.agent)
 
 
-def _failed(code: str, exc: BaseException | str) -> dict:
-    message = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-    return {"code": code, "message": message}
-
-
 def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
     """Call the agent and translate what happens into an outcome."""
     agent = get_agent(mission.agent)
     if agent is None:
-        return Outcome("failed", error=_failed("NR-E004", f"agent {mission.agent!r} is not registered on this worker"))
+        return Outcome.of(AgentFailed(f"agent {mission.agent!r} is not registered on this worker"))
     try:
         result = agent.run(ctx, mission.payload)
         json.dumps(result)  # the result column is JSON: refuse what cannot be stored
         return Outcome("succeeded", result=result)
     except SoftTimeLimitExceeded:
-        return Outcome("timed_out", error=_failed("NR-E001", "time limit exceeded"))
+        return Outcome.of(TimedOut("time limit exceeded"))
     except MissionCancelled:
         return Outcome("cancelled", error={"code": "cancelled", "message": "cancelled by request"})
     except RailError as exc:
-        return Outcome(exc.status, error={"code": exc.code, "message": exc.message})
+        return Outcome.of(exc)
     except RetryableAgentError as exc:
-        return Outcome("failed", error=_failed("NR-E004", exc), retryable=True)
-    except Exception as exc:  # noqa: BLE001 - any agent failure becomes NR-E004
-        return Outcome("failed", error=_failed("NR-E004", exc))
+        return Outcome.of(AgentFailed.from_exception(exc), retryable=True)
+    except Exception as exc:  # noqa: BLE001 - any agent failure is AgentFailed
+        return Outcome.of(AgentFailed.from_exception(exc))
 
 
 def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float,
@@ -123,13 +126,14 @@ def _run_chain(state: RunState) -> Outcome:
         chain.after_skip(state, outcome)
         return outcome
     except RailError as exc:
-        outcome = Outcome(exc.status, error={"code": exc.code, "message": exc.message}, rail_caused=True)
+        outcome = Outcome.of(exc, rail_caused=True)
         chain.after_skip(state, outcome)
         return outcome
     outcome = run_agent(state.mission, state.ctx)
     outcome.duration_s = time.monotonic() - started
-    code = (outcome.error or {}).get("code")
+    error = outcome.error
     # A time limit the user set is not the rail's doing; the default one is.
-    outcome.rail_caused = code in ("NR-E002", "NR-E003") or (code == "NR-E001" and not state.mission.timeout_s)
+    outcome.rail_caused = (OverBudget.matches(error) or CircuitOpen.matches(error)
+                           or (TimedOut.matches(error) and not state.mission.timeout_s))
     chain.after_run(state, outcome)
     return outcome

@@ -14,6 +14,7 @@ from brain.agents import get_agent
 from brain.config import Settings
 from brain.db import session_scope, utcnow
 from brain.dispatch import publish, queue_keys
+from brain.errors import RailError, TimedOut, WorkerLost
 from brain.lease import lease_alive
 from brain.outcomes import write_stashed
 from brain.rails import rollout
@@ -125,15 +126,16 @@ def _recover_one(session, settings: Settings, mission) -> int:
     enforcement = rollout.Enforcement.for_mission(settings, get_redis(settings), str(mission.id))
     _, limit = message_limits(settings, mission.agent, mission.timeout_s, enforcement)
     if mission.started_at and utcnow() - mission.started_at > dt.timedelta(seconds=limit):
-        error = {"code": "NR-E001", "message": "time limit exceeded (its worker was lost)"}
-        return int(execution.finish(session, mission, "timed_out", error=error, attempt=mission.attempts))
+        return _end(session, mission, TimedOut("time limit exceeded (its worker was lost)"))
     if mission.attempts >= settings.max_attempts:
-        error = {"code": "NR-E005", "message": f"worker lost {mission.attempts} time(s); giving up"}
-        return int(execution.finish(session, mission, "failed", error=error, attempt=mission.attempts))
+        return _end(session, mission, WorkerLost(f"worker lost {mission.attempts} time(s); giving up"))
     agent = get_agent(mission.agent)
     if agent is not None and not agent.idempotent:
-        error = {"code": "NR-E005", "message": f"worker lost during the run; agent {mission.agent!r} is not "
-                                               "idempotent, so it is not run again (at most once)"}
-        return int(execution.finish(session, mission, "failed", error=error, attempt=mission.attempts))
+        return _end(session, mission, WorkerLost(f"worker lost during the run; agent {mission.agent!r} is not "
+                                                 "idempotent, so it is not run again (at most once)"))
     log.warning("mission %s lost its worker (attempt %d); requeueing", mission.id, mission.attempts)
     return int(execution.requeue(session, mission, "worker_lost"))
+
+
+def _end(session, mission, failure: RailError) -> int:
+    return int(execution.finish(session, mission, failure.status, error=failure.as_error(), attempt=mission.attempts))

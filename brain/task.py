@@ -12,6 +12,7 @@ from celery import Task
 from brain import metrics
 from brain.config import get_settings
 from brain.db import session_scope
+from brain.errors import TimedOut
 from brain.models import Mission
 from brain.services import execution
 from brain.state import get_redis, lease_key
@@ -42,11 +43,9 @@ class BrainTask(Task):
             mission = session.get(Mission, mid)
             if mission is None:
                 return
-            moved = execution.finish(
-                session, mission, "timed_out",
-                error={"code": "NR-E001", "message": "hard time limit exceeded; the agent was killed"},
-            )
+            killed = TimedOut("hard time limit exceeded; the agent was killed")
+            moved = execution.finish(session, mission, killed.status, error=killed.as_error())
         get_redis(settings).delete(lease_key(mission_id))
         if moved:
-            metrics.MISSIONS_FINISHED.labels(mission.agent, "timed_out").inc()
+            metrics.MISSIONS_FINISHED.labels(mission.agent, TimedOut.status).inc()
         log.warning("mission %s killed at its hard time limit", mission_id)

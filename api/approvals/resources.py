@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import update
 
+from api.app_settings import app_settings
 from api.approvals.schemas import (
     ApprovalListArgs,
     ApprovalPageSchema,
@@ -30,9 +31,6 @@ log = logging.getLogger("brain.api.approvals")
 blp = Blueprint("approvals", __name__, url_prefix="/api/approvals",
                 description="Human approvals of missions a policy holds")
 
-
-def _settings():
-    return current_app.config["BRAIN_SETTINGS"]
 
 
 def approver_identity(body: dict) -> str | None:
@@ -59,7 +57,7 @@ class Approvals(MethodView):
     @blp.response(200, ApprovalPageSchema)
     def get(self, args: dict):
         """List approvals, newest first (`?status=pending` for the ones waiting)."""
-        with session_scope(_settings().database_url) as session:
+        with session_scope(app_settings().database_url) as session:
             items, next_cursor = service.list_approvals(session, tenant=current_tenant(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
@@ -70,7 +68,7 @@ class ApprovalById(MethodView):
     @blp.alt_response(404, description="No such approval")
     def get(self, approval_id: uuid.UUID):
         """One approval."""
-        with session_scope(_settings().database_url) as session:
+        with session_scope(app_settings().database_url) as session:
             return service.get_approval(session, approval_id, current_tenant())
 
 
@@ -84,7 +82,7 @@ class ApprovalApprove(MethodView):
     @requires(APPROVE)
     def post(self, body: dict, approval_id: uuid.UUID):
         """Approve: the mission is queued and published to the workers."""
-        settings = _settings()
+        settings = app_settings()
         with session_scope(settings.database_url) as session:
             approval, mission = service.approve(session, approval_id, approver_identity(body), body.get("reason"),
                                               tenant=current_tenant())
@@ -102,7 +100,7 @@ class ApprovalReject(MethodView):
     @requires(APPROVE)
     def post(self, body: dict, approval_id: uuid.UUID):
         """Reject with a `reason`: the mission ends `rejected` and never runs."""
-        with session_scope(_settings().database_url) as session:
+        with session_scope(app_settings().database_url) as session:
             return dict(zip(("approval", "mission"),
                             service.reject(session, approval_id, approver_identity(body), body["reason"],
                                            tenant=current_tenant()),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.app_settings import app_settings
 from brain.services import budgets
 from brain.state import get_redis
 
@@ -37,5 +37,5 @@ class Budgets(MethodView):
     @blp.response(200, BudgetListSchema)
     def get(self):
         """Per tenant and period (UTC day, month): limit (null = unlimited), spent, reserved, remaining."""
-        s = current_app.config["BRAIN_SETTINGS"]
+        s = app_settings()
         return {"items": budgets.overview(get_redis(s), s)}

@@ -7,10 +7,11 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.app_settings import app_settings
 from api.auth import current_tenant
 from api.events.schemas import (
     EventListArgs,
@@ -33,9 +34,6 @@ RETRY_MS = 1000
 _dump = EventSchema().dump
 
 
-def _settings() -> Settings:
-    return current_app.config["BRAIN_SETTINGS"]
-
 
 @blp.route("/events")
 class Events(MethodView):
@@ -43,7 +41,7 @@ class Events(MethodView):
     @blp.response(200, EventPageSchema)
     def get(self, args: dict):
         """Events newest first, by cursor; filter by type (`mission.*` for a family), mission_id, since."""
-        with session_scope(_settings().database_url) as session:
+        with session_scope(app_settings().database_url) as session:
             items, next_cursor = service.list_events(session, tenant=current_tenant(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
@@ -54,7 +52,7 @@ class MissionEvents(MethodView):
     @blp.alt_response(404, description="No such mission")
     def get(self, mission_id: uuid.UUID):
         """Every event of one mission, in the order it happened (oldest first)."""
-        with session_scope(_settings().database_url) as session:
+        with session_scope(app_settings().database_url) as session:
             return {"items": service.mission_events(session, mission_id, current_tenant())}
 
 
@@ -100,7 +98,7 @@ class EventStream(MethodView):
     @blp.response(200, description="text/event-stream; each event's `id:` is its event id")
     def get(self, args: dict):
         """Live tail (Server-Sent Events) from `Last-Event-ID`, or from now; ends after a while, reconnect."""
-        settings = _settings()
+        settings = app_settings()
         after = _start_id(args, settings)
         # The generator runs after the request context is gone: resolve the tenant now.
         frames = _frames(settings, after, current_tenant(), args.get("type"), args.get("mission_id"))

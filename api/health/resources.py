@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from api.app_settings import app_settings
 from api.errors import error_body
 from brain.db import get_engine
 from brain.state import get_broker_redis, get_redis
@@ -25,7 +26,7 @@ def _check(fn) -> str:
 
 
 def _database() -> None:
-    with get_engine(current_app.config["BRAIN_SETTINGS"].database_url).connect() as conn:
+    with get_engine(app_settings().database_url).connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
@@ -43,7 +44,7 @@ class Ready(MethodView):
     @blp.alt_response(503, description="A dependency is unreachable")
     def get(self):
         """Database, state Redis and broker reachable; otherwise 503 naming what failed."""
-        settings = current_app.config["BRAIN_SETTINGS"]
+        settings = app_settings()
         started = time.monotonic()
         checks = {
             "database": _check(_database),

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import update
 
+from api.app_settings import app_settings
 from api.auth import current_actor, current_tenant
 from api.missions.schemas import (
     InfoSchema,
@@ -33,12 +34,9 @@ log = logging.getLogger("brain.api.missions")
 blp = Blueprint("missions", __name__, url_prefix="/api/missions", description="Missions: submit, read, list, cancel")
 
 
-def _settings():
-    return current_app.config["BRAIN_SETTINGS"]
-
 
 def _enqueue(body: dict) -> tuple[Mission, int, dict[str, str]]:
-    settings = _settings()
+    settings = app_settings()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
         raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-255 characters."],
@@ -88,7 +86,7 @@ class Missions(MethodView):
     @blp.response(200, MissionPageSchema)
     def get(self, args: dict):
         """List missions, newest first, by cursor."""
-        with read_scope(_settings().database_url) as session:
+        with read_scope(app_settings().database_url) as session:
             items, next_cursor = service.list_missions(session, tenant=current_tenant(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
@@ -108,7 +106,7 @@ class MissionInfo(MethodView):
     @blp.response(200, InfoSchema)
     def get(self):
         """Platform name, version, profile, queue depths and live worker count."""
-        settings = _settings()
+        settings = app_settings()
         client = get_redis(settings)
         broker = current_app.extensions["brain_broker_redis"]
         queues = {}
@@ -134,7 +132,7 @@ class MissionById(MethodView):
     @blp.alt_response(404, description="No such mission")
     def get(self, mission_id: uuid.UUID):
         """One mission."""
-        with read_scope(_settings().database_url) as session:
+        with read_scope(app_settings().database_url) as session:
             return service.get_mission(session, mission_id, current_tenant())
 
 
@@ -145,7 +143,7 @@ class MissionCancel(MethodView):
     @blp.alt_response(409, description="The mission already finished")
     def post(self, mission_id: uuid.UUID):
         """Cancel: a queued mission never starts; a running one is terminated."""
-        settings = _settings()
+        settings = app_settings()
         with session_scope(settings.database_url) as session:
             mission, was_running = service.cancel_mission(session, mission_id, tenant=current_tenant(),
                                                           actor=current_actor())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.app_settings import app_settings
 from brain.db import session_scope
 from brain.errors import NotFound
 from brain.rails.rollout import current_percentage, forget_cached_percentage
@@ -38,9 +38,6 @@ class RolloutSchema(ma.Schema):
     reflex_system = ma.fields.Boolean()
 
 
-def _settings():
-    return current_app.config["BRAIN_SETTINGS"]
-
 
 def _as_time(value: float | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(value, dt.UTC) if value else None
@@ -51,7 +48,7 @@ class Reflexes(MethodView):
     @blp.response(200, BreakerListSchema)
     def get(self):
         """Every circuit breaker: state, failures in the window, open until."""
-        s = _settings()
+        s = app_settings()
         items = breakers.list_breakers(get_redis(s), s.neurorail_reflex_window_s)
         for item in items:
             item["open_until"] = _as_time(item["open_until"])
@@ -64,7 +61,7 @@ class ReflexReset(MethodView):
     @blp.alt_response(404, description="No breaker of that name")
     def post(self, name: str):
         """Close a breaker now and forget its failures."""
-        s = _settings()
+        s = app_settings()
         if not breakers.reset(get_redis(s), name):
             raise NotFound(f"no circuit breaker named {name!r}")
         with session_scope(s.database_url) as session:
@@ -78,7 +75,7 @@ class Rollout(MethodView):
     @blp.response(200, RolloutSchema)
     def get(self):
         """Phase, the live enforcement percentage (after any rollback) and the per-rail flags."""
-        s = _settings()
+        s = app_settings()
         forget_cached_percentage()
         return {
             "phase": s.neurorail_phase,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.app_settings import app_settings
 from api.errors import error_body
 from api.policies.schemas import PolicySetSchema, ReloadSchema
 from brain.errors import BrainError
@@ -19,7 +20,7 @@ blp = Blueprint("policies", __name__, url_prefix="/api/policies",
 
 
 def _store() -> tuple[PolicyStore, Any]:
-    settings = current_app.config["BRAIN_SETTINGS"]
+    settings = app_settings()
     return get_store(settings), settings
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.app_settings import app_settings
 from api.auth import requires
 from brain.security.roles import ADMIN
 from brain.services import health
@@ -30,7 +30,7 @@ class SystemHealth(MethodView):
     @blp.response(200)
     def get(self, args: dict):
         """Dependencies with latency, workers, queue depth and oldest age, last hour, uptime, SLA."""
-        settings = current_app.config["BRAIN_SETTINGS"]
+        settings = app_settings()
         body = health.snapshot(settings, STARTED_AT)
         try:
             body["sla"] = health.availability(settings, args["window_s"])

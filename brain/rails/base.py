@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import marshmallow as ma
 
+from brain.errors import RailError
+
 if TYPE_CHECKING:
     import redis
 
@@ -39,6 +41,11 @@ class Outcome:
     duration_s: float = 0.0
     rail_caused: bool = False  # an enforced rail stopped it (counts for the rollback guard)
 
+    @classmethod
+    def of(cls, exc: RailError, **fields: Any) -> Outcome:
+        """The outcome a NeuroRail failure ends the attempt with."""
+        return cls(exc.status, error=exc.as_error(), **fields)
+
 
 @dataclass
 class RunState:
@@ -53,12 +60,12 @@ class RunState:
     would_have: list[str] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def observe(self, code: str, rail: str) -> None:
+    def observe(self, failure: type[RailError], rail: str) -> None:
         """Record a violation an observe-only rail did not enforce."""
         from brain.rails import metrics as rail_metrics
 
-        if code not in self.would_have:
-            self.would_have.append(code)
+        if failure.code not in self.would_have:
+            self.would_have.append(failure.code)
         rail_metrics.WOULD_HAVE_BLOCKED.labels(rail).inc()
 
     def option(self, name: str, default: Any = None) -> Any:

@@ -71,7 +71,7 @@ class BudgetRail(Rail):
     def _observe(self, state: RunState, observed: list[Scope]) -> None:
         for sc in observed:
             m.BUDGET_VIOLATIONS.labels(sc.label).inc()
-            state.observe("NR-E002", self.name)
+            state.observe(OverBudget, self.name)
 
     def after_run(self, state: RunState, outcome: Outcome) -> None:
         self._settle(state)

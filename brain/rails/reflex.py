@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from brain.errors import CircuitOpen
+from brain.errors import AgentFailed, CircuitOpen, TimedOut
 from brain.rails import metrics as m
 from brain.rails.base import Defer, Outcome, Rail, RunState
 from brain.rails.rollout import ENFORCE, OFF
@@ -13,7 +13,7 @@ from brain.services import breakers
 
 log = logging.getLogger("brain.neurorail.reflex")
 
-FAILURE_CODES = {"NR-E004", "NR-E001"}
+FAILURES = (AgentFailed, TimedOut)  # the agent's health; over budget, cancelled, expired are not
 
 
 def breaker_name(state: RunState) -> str:
@@ -24,10 +24,9 @@ def breaker_name(state: RunState) -> str:
 
 
 def outcome_kind(outcome: Outcome) -> str:
-    code = (outcome.error or {}).get("code")
     if outcome.status == "succeeded":
         return "success"
-    if outcome.status in ("failed", "timed_out") and code in FAILURE_CODES:
+    if any(failure.matches(outcome.error) for failure in FAILURES):
         return "failure"
     return "neutral"  # over budget, cancelled, expired: not the agent's health
 
@@ -52,7 +51,7 @@ class ReflexRail(Rail):
         if verdict.verdict != "deny":
             return
         if mode != ENFORCE:
-            state.observe("NR-E003", self.name)
+            state.observe(CircuitOpen, self.name)
             return
         until = dt.datetime.fromtimestamp(verdict.open_until, dt.UTC)
         if s.neurorail_reflex_on_open == "fail":

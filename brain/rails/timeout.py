@@ -8,7 +8,7 @@ import marshmallow as ma
 
 from brain.config import Settings
 from brain.db import utcnow
-from brain.errors import Expired
+from brain.errors import Expired, TimedOut
 from brain.rails.base import Outcome, Rail, RunState
 from brain.rails.rollout import ENFORCE, Enforcement
 
@@ -63,4 +63,4 @@ class TimeoutRail(Rail):
         if mission.timeout_s or state.enforcement.mode("timeout") != "observe":
             return
         if outcome.duration_s > default_limit(state.settings, mission.agent):
-            state.observe("NR-E001", self.name)
+            state.observe(TimedOut, self.name)
