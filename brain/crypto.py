@@ -17,6 +17,7 @@ from sqlalchemy import JSON
 from sqlalchemy.types import TypeDecorator
 
 from brain import secrets
+from brain.config import get_settings
 from brain.errors import ConfigError
 
 MARKER = "$fernet"
@@ -39,8 +40,6 @@ def configure(settings: Any) -> None:
 
 
 def _settings() -> Any:
-    from brain.config import get_settings
-
     return _active or get_settings()
 
 

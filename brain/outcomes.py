@@ -16,6 +16,7 @@ import redis
 from brain import metrics, outcome_stash
 from brain.config import Settings
 from brain.db import UNAVAILABLE, session_scope, utcnow
+from brain.dispatch import publish
 from brain.outcome_stash import Record
 from brain.rails.base import Outcome, RunState
 from brain.rails.rollout import record_outcome
@@ -111,8 +112,6 @@ def write_stashed(settings: Settings, client: redis.Redis, app: Celery | None) -
 
 
 def _publish_later(settings: Settings, record: Record, app: Celery | None) -> None:
-    from brain.dispatch import publish
-
     outcome = record.outcome
     if outcome.deferred_until is not None:
         delay = max(0.0, (outcome.deferred_until - utcnow()).total_seconds())

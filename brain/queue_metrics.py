@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterator
 
@@ -47,8 +48,6 @@ def oldest_queued_age(settings: Settings, now: dt.datetime | None = None) -> flo
 
 def workers(settings: Settings) -> dict[str, int]:
     """Worker nodes with a live heartbeat, their pool slots, and missions holding a lease."""
-    import json
-
     client = get_redis(settings)
     keys = list(client.scan_iter(match=WORKER_KEY_PATTERN, count=1000))
     slots = 0

@@ -17,8 +17,7 @@ from brain.dispatch import publish, queue_keys
 from brain.errors import RailError, TimedOut, WorkerLost
 from brain.lease import lease_alive
 from brain.outcomes import write_stashed
-from brain.rails import rollout
-from brain.rails.timeout import message_limits
+from brain.rails import default_chain, rollout
 from brain.services import approvals, audit, execution
 from brain.services.missions import mark_dispatched
 from brain.state import LAST_SWEEP_KEY, get_broker_redis, get_redis
@@ -123,8 +122,7 @@ def _rollback_guard(settings: Settings, client: redis.Redis) -> int:
 
 
 def _recover_one(session, settings: Settings, mission) -> int:
-    enforcement = rollout.Enforcement.for_mission(settings, get_redis(settings), str(mission.id))
-    _, limit = message_limits(settings, mission.agent, mission.timeout_s, enforcement)
+    limit = default_chain().message_options(settings, get_redis(settings), mission)["time_limit"]
     if mission.started_at and utcnow() - mission.started_at > dt.timedelta(seconds=limit):
         return _end(session, mission, TimedOut("time limit exceeded (its worker was lost)"))
     if mission.attempts >= settings.max_attempts:

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
-from brain.services import budgets
+from brain.rails import budget as budgets
 from brain.state import get_redis
 
 blp = Blueprint("budgets", __name__, url_prefix="/api/budgets", description="Token and cost budgets")

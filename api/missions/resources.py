@@ -28,6 +28,7 @@ from brain.governance.admission import denied_error
 from brain.models import Mission
 from brain.services import missions as service
 from brain.state import WORKER_KEY_PATTERN, cancel_key, get_redis
+from brain.time_limits import check_requested
 
 log = logging.getLogger("brain.api.missions")
 
@@ -41,9 +42,7 @@ def _enqueue(body: dict) -> tuple[Mission, int, dict[str, str]]:
     if key is not None and not 1 <= len(key) <= 255:
         raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-255 characters."],
                              "headers")
-    if body.get("timeout_s") and body["timeout_s"] > settings.max_timeout_s:
-        raise InvalidMission("timeout_s too large", "timeout_s",
-                             [f"Must be at most {settings.max_timeout_s} (BRAIN_MAX_TIMEOUT_S)."])
+    check_requested(settings, body.get("timeout_s"))
     with session_scope(settings.database_url) as session:
         # The token decides tenant and actor; X-Actor only names an anonymous (minimal-profile) caller.
         mission, created = service.create_mission(session, body, idempotency_key=key, settings=settings,

@@ -26,6 +26,8 @@ class MissionCreateBase(ma.Schema):
 # Options come from the rail chain's declarations, so an option no rail reads is an
 # unknown field: 422 at enqueue.
 MissionCreateSchema = type("MissionCreateSchema", (MissionCreateBase,), dict(default_chain().option_fields))
+# The rail options a mission shows (timeout_s is a column of its own).
+OPTION_NAMES = tuple(name for name in default_chain().option_fields if name != "timeout_s")
 
 
 def _option(name: str):
@@ -42,7 +44,7 @@ class MissionErrorSchema(ma.Schema):
     message = ma.fields.String()
 
 
-class MissionSchema(ma.Schema):
+class MissionSchemaBase(ma.Schema):
     id = ma.fields.UUID()
     name = ma.fields.String()
     description = ma.fields.String(allow_none=True)
@@ -58,10 +60,7 @@ class MissionSchema(ma.Schema):
     created_at = ma.fields.DateTime()
     started_at = ma.fields.DateTime(allow_none=True)
     finished_at = ma.fields.DateTime(allow_none=True)
-    # NeuroRail
-    start_within_s = ma.fields.Function(_option("start_within_s"), allow_none=True)
-    max_retries = ma.fields.Function(_option("max_retries"), allow_none=True)
-    budget = ma.fields.Function(_option("budget"), allow_none=True)
+    # NeuroRail (the rail options are added below, from the rails' declarations)
     usage = ma.fields.Nested(UsageSchema, allow_none=True)
     deferred_until = ma.fields.DateTime(allow_none=True)
     would_have = ma.fields.List(ma.fields.String())
@@ -82,6 +81,12 @@ class MissionSchema(ma.Schema):
         if self.many if many is None else many:
             return [mission_dict(item) for item in obj]
         return mission_dict(obj)
+
+
+MissionSchema = type("MissionSchema", (MissionSchemaBase,), {
+    name: ma.fields.Function(_option(name), allow_none=True, metadata=default_chain().option_fields[name].metadata)
+    for name in OPTION_NAMES
+})
 
 
 def _iso(value):
@@ -114,7 +119,7 @@ def mission_dict(m) -> dict:
     """One mission (ORM object or row) as the API shows it."""
     options = m.options or {}
     payload, decision = m.payload, m.decision
-    return {
+    shown = {
         "id": _str(m.id),
         "name": _str(m.name),
         "description": _str(m.description),
@@ -130,9 +135,6 @@ def mission_dict(m) -> dict:
         "created_at": _iso(m.created_at),
         "started_at": _iso(m.started_at),
         "finished_at": _iso(m.finished_at),
-        "start_within_s": options.get("start_within_s"),
-        "max_retries": options.get("max_retries"),
-        "budget": options.get("budget"),
         "usage": _nested(m.usage, _USAGE_FIELDS),
         "deferred_until": _iso(m.deferred_until),
         "would_have": _strings(m.would_have),
@@ -141,6 +143,9 @@ def mission_dict(m) -> dict:
         "tenant": _str(m.tenant),
         "decision": None if decision is None else dict(decision),
     }
+    for name in OPTION_NAMES:
+        shown[name] = options.get(name)
+    return shown
 
 
 class MissionListArgs(ma.Schema):

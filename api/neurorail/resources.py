@@ -11,8 +11,9 @@ from flask_smorest import Blueprint
 from api.app_settings import app_settings
 from brain.db import session_scope
 from brain.errors import NotFound
+from brain.rails import reflex as breakers
 from brain.rails.rollout import current_percentage, forget_cached_percentage
-from brain.services import audit, breakers
+from brain.services import audit
 from brain.state import get_redis
 
 blp = Blueprint("neurorail", __name__, url_prefix="/api/neurorail", description="NeuroRail: breakers and rollout")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from brain.config.settings import SPECS, Settings, mask
 from brain.errors import ConfigError
 from brain.profiles import DEFAULT_PROFILE, PROFILE_NAMES, PROFILES
+from brain.time_limits import hard_limit
 
 
 def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> None:
@@ -59,7 +60,7 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
     if not env.get("BRAIN_DEFAULT_TIMEOUT_S"):
         values["default_timeout_s"] = min(values["default_timeout_s"], values["max_timeout_s"])
     if not values["visibility_timeout_s"]:
-        values["visibility_timeout_s"] = values["max_timeout_s"] + values["time_limit_grace_s"] + 300
+        values["visibility_timeout_s"] = int(hard_limit(values["max_timeout_s"], values["time_limit_grace_s"])) + 300
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -88,11 +89,11 @@ def _validate(s: Settings) -> None:
     _check_url("BRAIN_DATABASE_URL", s.database_url, ("sqlite", "postgresql", "postgresql+psycopg2", "postgres"))
     _check_url("BRAIN_REDIS_URL", s.redis_url, ("redis", "rediss", "unix"))
     _check_url("BRAIN_BROKER_URL", s.broker_url, ("redis", "rediss", "redis+socket"))
-    hard_limit = s.max_timeout_s + s.time_limit_grace_s
-    if s.visibility_timeout_s <= hard_limit:
+    longest = int(hard_limit(s.max_timeout_s, s.time_limit_grace_s))
+    if s.visibility_timeout_s <= longest:
         raise ConfigError(
             f"BRAIN_VISIBILITY_TIMEOUT_S={s.visibility_timeout_s} must exceed the largest hard "
-            f"time limit ({hard_limit} s = BRAIN_MAX_TIMEOUT_S + BRAIN_TIME_LIMIT_GRACE_S)"
+            f"time limit ({longest} s = BRAIN_MAX_TIMEOUT_S + BRAIN_TIME_LIMIT_GRACE_S)"
         )
     if s.default_timeout_s > s.max_timeout_s:
         raise ConfigError("BRAIN_DEFAULT_TIMEOUT_S must not exceed BRAIN_MAX_TIMEOUT_S")

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from limits import parse_many
+
 from brain.errors import ConfigError
 from brain.profiles import ALL_MODULES
 
@@ -86,8 +88,6 @@ def _list(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _rate(name: str, raw: str) -> str:
-    from limits import parse_many
-
     try:
         parse_many(raw)
     except ValueError:

@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 from brain import metrics
 from brain.agents import get_agent
 from brain.config import Settings
-from brain.db import utcnow
-from brain.dispatch import effective_timeout
+from brain.db import session_scope, utcnow
 from brain.errors import PolicyDenied
 from brain.governance.evaluator import Inputs
 from brain.governance.governor import Decision, decide
 from brain.governance.store import get_store
 from brain.models import Mission
-from brain.services import audit, execution
+from brain.services import approvals, audit, execution
+from brain.time_limits import mission_limit
 
 STATUS_OF_EFFECT = {"allow": "queued", "require_approval": "awaiting_approval", "deny": "rejected"}
 
@@ -34,7 +34,7 @@ def inputs_of(mission: Mission, tier: str | None = None, priority: str | None = 
 def apply_obligations(settings: Settings, mission: Mission, obligations: dict[str, Any]) -> None:
     """Tighten the mission: obligations only ever lower limits or force a priority."""
     if "max_timeout_s" in obligations:
-        current = effective_timeout(settings, mission.agent, mission.timeout_s)
+        current = mission_limit(settings, mission.agent, mission.timeout_s)
         mission.timeout_s = min(current, obligations["max_timeout_s"])
     if "priority" in obligations:
         mission.priority = obligations["priority"]
@@ -79,8 +79,6 @@ def record(session: Session, settings: Settings, mission: Mission, decision: Dec
         audit.record(session, "mission.rejected", mission.id, tenant=mission.tenant, actor=actor,
                      data={"rule_id": decision.rule_id, "reason": decision.reason})
     elif decision.effect == "require_approval":
-        from brain.services import approvals
-
         approvals.request(session, settings, mission, decision.rule_id, actor)
 
 
@@ -109,8 +107,6 @@ def recheck(settings: Settings, mission: Mission) -> dict[str, Any] | None:
         return None
     original = previous.get("inputs") or {}
     decision = decide(settings, inputs_of(mission, original.get("risk_tier"), original.get("priority")))
-    from brain.db import session_scope
-
     error = None
     if decision.effect == "deny":
         error = {"code": "policy_denied", "message": f"denied by policy on re-check: {decision.reason}",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import marshmallow as ma
 
 from brain.errors import RailError
+from brain.rails import metrics as rail_metrics
 
 if TYPE_CHECKING:
     import redis
@@ -48,6 +49,16 @@ class Outcome:
 
 
 @dataclass
+class PublishState:
+    """A mission about to be published: rails set what its Celery message carries."""
+
+    mission: Mission
+    settings: Settings
+    enforcement: Enforcement
+    message: dict[str, Any] = field(default_factory=dict)  # send_task() options
+
+
+@dataclass
 class RunState:
     """Everything rails see about the attempt in progress."""
 
@@ -62,8 +73,6 @@ class RunState:
 
     def observe(self, failure: type[RailError], rail: str) -> None:
         """Record a violation an observe-only rail did not enforce."""
-        from brain.rails import metrics as rail_metrics
-
         if failure.code not in self.would_have:
             self.would_have.append(failure.code)
         rail_metrics.WOULD_HAVE_BLOCKED.labels(rail).inc()
@@ -78,6 +87,13 @@ class Rail:
     name: ClassVar[str]
     # Mission options this rail reads: name -> marshmallow field (validated at enqueue).
     options: ClassVar[dict[str, ma.fields.Field]] = {}
+    # The setting (a Settings field) that switches this rail's enforcement; None: no flag.
+    flag: ClassVar[str | None] = None
+    # With the flag off the rail only observes; True: it does nothing at all.
+    flag_switches_off: ClassVar[bool] = False
+
+    def before_publish(self, state: PublishState) -> None:
+        """Before the mission's message is sent (API, sweeper, retries); sets message options."""
 
     def before_run(self, state: RunState) -> None:
         """Before the agent runs; may raise RailError (refuse) or Defer (try later)."""

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 
 from brain.errors import RailError
 from brain.rails import metrics as rail_metrics
-from brain.rails.base import Defer, Outcome, Rail, RunState
+from brain.rails.base import Defer, Outcome, PublishState, Rail, RunState
+from brain.rails.rollout import Enforcement
+
+if TYPE_CHECKING:
+    import redis
+
+    from brain.config import Settings
+    from brain.models import Mission
 
 log = logging.getLogger("brain.neurorail")
 
@@ -31,6 +39,14 @@ class RailChain:
                     raise ValueError(f"rail {rail.name}: option {name!r} already declared by {owner.get(name, 'base')}")
                 fields[name], owner[name] = fld, rail.name
         return fields
+
+    def message_options(self, settings: Settings, client: redis.Redis, mission: Mission) -> dict[str, Any]:
+        """What the mission's Celery message carries (time limits, ...), as the rails decide."""
+        state = PublishState(mission, settings, Enforcement.for_mission(settings, client, str(mission.id)))
+        for rail in self.rails:
+            # Not swallowed like the other hooks: a message without its limits must not be sent.
+            rail.before_publish(state)
+        return state.message
 
     def before_run(self, state: RunState) -> None:
         for rail in self.rails:
@@ -54,19 +70,3 @@ class RailChain:
             rail_metrics.RAIL_ERRORS.labels(rail.name, hook).inc()
             log.exception("rail %s failed in %s; continuing", rail.name, hook)
 
-
-_default: RailChain | None = None
-
-
-def default_chain() -> RailChain:
-    """metrics, timeout, reflex, budget, retry: the first rail sees everything."""
-    global _default
-    if _default is None:
-        from brain.rails.budget import BudgetRail
-        from brain.rails.metrics_rail import MetricsRail
-        from brain.rails.reflex import ReflexRail
-        from brain.rails.retry import RetryRail
-        from brain.rails.timeout import TimeoutRail
-
-        _default = RailChain([MetricsRail(), TimeoutRail(), ReflexRail(), BudgetRail(), RetryRail()])
-    return _default

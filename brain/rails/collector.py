@@ -9,9 +9,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from brain.config import Settings
+from brain.rails import reflex as breakers
+from brain.rails.reflex import STATE_CODES
 from brain.rails.rollout import PERCENTAGE_KEY
-from brain.services import breakers
-from brain.services.breakers import STATE_CODES
 from brain.state import get_redis
 
 log = logging.getLogger("brain.metrics")

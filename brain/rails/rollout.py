@@ -6,10 +6,14 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
 from brain.config import Settings
+
+if TYPE_CHECKING:
+    from brain.rails.base import Rail
 
 log = logging.getLogger("brain.neurorail.rollout")
 
@@ -50,34 +54,27 @@ def forget_cached_percentage() -> None:
 
 @dataclass(frozen=True)
 class Enforcement:
-    """The mode of each rail for one mission."""
+    """The mode of each rail for one mission: the phase, the canary, and the rail's own flag."""
 
     phase: int
     percentage: int
     canary: bool
-    timeout_flag: bool
-    budget_flag: bool
-    reflex_flag: bool
+    settings: Settings
 
     @classmethod
     def for_mission(cls, settings: Settings, client: redis.Redis, mission_id: str) -> Enforcement:
         pct = current_percentage(settings, client) if settings.neurorail_phase == 2 else 0
-        return cls(
-            phase=settings.neurorail_phase,
-            percentage=pct,
-            canary=in_canary(mission_id, pct),
-            timeout_flag=settings.neurorail_enable_timeout_enforcement,
-            budget_flag=settings.neurorail_enable_budget_enforcement,
-            reflex_flag=settings.neurorail_enable_reflex_system,
-        )
+        return cls(phase=settings.neurorail_phase, percentage=pct, canary=in_canary(mission_id, pct),
+                   settings=settings)
 
-    def mode(self, rail: str) -> str:
+    def mode(self, rail: Rail) -> str:
+        """off, observe or enforce. A rail declares its flag (a setting) and what the flag being off means."""
         if self.phase == 0:
             return OFF
-        flag = {"timeout": self.timeout_flag, "budget": self.budget_flag, "reflex": self.reflex_flag}[rail]
-        if rail == "reflex" and not flag:
-            return OFF  # the reflex system is switched off entirely
-        if self.phase == 2 and flag and self.canary:
+        enabled = bool(getattr(self.settings, rail.flag)) if rail.flag else True
+        if not enabled and rail.flag_switches_off:
+            return OFF
+        if self.phase == 2 and enabled and self.canary:
             return ENFORCE
         return OBSERVE
 

@@ -6,41 +6,16 @@ import datetime as dt
 
 import marshmallow as ma
 
-from brain.config import Settings
 from brain.db import utcnow
 from brain.errors import Expired, TimedOut
-from brain.rails.base import Outcome, Rail, RunState
-from brain.rails.rollout import ENFORCE, Enforcement
-
-
-def default_limit(settings: Settings, agent_name: str) -> int:
-    """The agent's default, else the profile's."""
-    from brain.agents import get_agent
-
-    agent = get_agent(agent_name)
-    if agent is not None and agent.default_timeout_s:
-        return min(agent.default_timeout_s, settings.max_timeout_s)
-    return settings.default_timeout_s
-
-
-def message_limits(settings: Settings, agent: str, timeout_s: int | None, enforcement: Enforcement) -> tuple[int, int]:
-    """(soft, hard) seconds for the Celery message.
-
-    An explicit timeout_s is always enforced. The default limit is enforced only when the
-    rail enforces; otherwise the largest allowed limit is the ceiling (the broker's
-    visibility timeout is sized for it) and overruns are only recorded.
-    """
-    if timeout_s:
-        soft = timeout_s
-    elif enforcement.mode("timeout") == ENFORCE:
-        soft = default_limit(settings, agent)
-    else:
-        soft = settings.max_timeout_s
-    return soft, soft + settings.time_limit_grace_s
+from brain.rails.base import Outcome, PublishState, Rail, RunState
+from brain.rails.rollout import ENFORCE, OBSERVE
+from brain.time_limits import default_limit, message_limits
 
 
 class TimeoutRail(Rail):
     name = "timeout"
+    flag = "neurorail_enable_timeout_enforcement"
     options = {
         "timeout_s": ma.fields.Integer(
             allow_none=True, strict=True, validate=ma.validate.Range(min=1, max=86400),
@@ -52,6 +27,13 @@ class TimeoutRail(Rail):
         ),
     }
 
+    def before_publish(self, state: PublishState) -> None:
+        """The message carries the mission's soft and hard limits; the worker's pool enforces them."""
+        mission = state.mission
+        soft, hard = message_limits(state.settings, mission.agent, mission.timeout_s,
+                                    state.enforcement.mode(self) == ENFORCE)
+        state.message.update(soft_time_limit=soft, time_limit=hard)
+
     def before_run(self, state: RunState) -> None:
         start_within = state.option("start_within_s")
         if start_within and utcnow() > state.mission.created_at + dt.timedelta(seconds=start_within):
@@ -60,7 +42,7 @@ class TimeoutRail(Rail):
 
     def after_run(self, state: RunState, outcome: Outcome) -> None:
         mission = state.mission
-        if mission.timeout_s or state.enforcement.mode("timeout") != "observe":
+        if mission.timeout_s or state.enforcement.mode(self) != OBSERVE:
             return
         if outcome.duration_s > default_limit(state.settings, mission.agent):
             state.observe(TimedOut, self.name)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from brain.errors import Conflict, IdempotencyConflict, InvalidMission, NotFound
 from brain.governance import admission
 from brain.models import Mission
 from brain.models.mission import FINAL_STATUSES
+from brain.rails import default_chain
 from brain.services import audit
 from brain.services.pagination import decode_cursor, encode_cursor
 
@@ -42,8 +43,6 @@ def validate_agent_payload(agent_name: str, payload: dict[str, Any]) -> dict[str
 
 def rail_options(body: dict[str, Any]) -> dict[str, Any]:
     """The rail options the submitter set (timeout_s has its own column)."""
-    from brain.rails import default_chain
-
     names = set(default_chain().option_fields) - {"timeout_s"}
     return {k: body[k] for k in sorted(names) if body.get(k) is not None}
 
@@ -199,7 +198,5 @@ def mark_dispatched(session: Session, mission_ids: Sequence[uuid.UUID], when: dt
 
 
 def count_by_status(session: Session) -> dict[str, int]:
-    from sqlalchemy import func
-
     rows = session.execute(select(Mission.status, func.count()).group_by(Mission.status)).all()
     return {status: count for status, count in rows}

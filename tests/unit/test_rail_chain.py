@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 import pytest
 
+from brain.config import load_settings
 from brain.errors import OverBudget
 from brain.rails import RailChain, default_chain
 from brain.rails import metrics as rail_metrics
@@ -87,7 +88,11 @@ def test_canary_is_stable_and_proportional():
 
 def test_modes_by_phase_flag_and_canary():
     def mode(phase: int, canary: bool, flag: bool = True, rail: str = "budget") -> str:
-        return Enforcement(phase, 100, canary, flag, flag, flag).mode(rail)
+        value = "true" if flag else "false"
+        settings = load_settings({"NEURORAIL_ENABLE_BUDGET_ENFORCEMENT": value,
+                                  "NEURORAIL_ENABLE_REFLEX_SYSTEM": value})
+        chosen = next(r for r in default_chain().rails if r.name == rail)
+        return Enforcement(phase, 100, canary, settings).mode(chosen)
 
     assert mode(0, True) == "off"
     assert mode(1, True) == "observe"
