@@ -10,6 +10,7 @@ metrics_dir.prepare("celery")
 
 from celery import Celery  # noqa: E402
 
+from brain import publisher  # noqa: E402
 from brain.agents.registry import load_agents  # noqa: E402
 from brain.config import Settings, get_settings  # noqa: E402
 from brain.errors import BrainError  # noqa: E402
@@ -27,6 +28,7 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
         include=["tasks.missions", "tasks.sweeper", "tasks.health"],
     )
     celery_app.config_from_object("celeryconfig")
+    publisher.use(celery_app)  # what every after-commit publish in this process sends with
     import workers.hooks  # noqa: F401 - connects the worker signal handlers
     from workers.sweep_step import RecoveryLoop
     from workers.timer_compaction import CompactTimers

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import redis
+
 from brain.config import Settings
 from brain.rails import default_chain
 from brain.state import get_redis
@@ -41,3 +43,17 @@ def publish(app: Celery, settings: Settings, mission: Mission, countdown: float 
 def queue_keys(queue: str = MISSION_QUEUE) -> list[str]:
     """The Redis lists kombu uses for one queue, one per priority step."""
     return [queue if step == 0 else f"{queue}:{step}" for step in PRIORITY_STEPS]
+
+
+QUEUES = (MISSION_QUEUE, CONTROL_QUEUE)
+
+
+def queue_depths(broker: redis.Redis) -> dict[str, int]:
+    """Messages waiting per queue, summed over its priority lists (one round trip)."""
+    pipe = broker.pipeline(transaction=False)
+    for queue in QUEUES:
+        for key in queue_keys(queue):
+            pipe.llen(key)
+    counts = pipe.execute()
+    step = len(PRIORITY_STEPS)
+    return {queue: sum(counts[i * step:(i + 1) * step]) for i, queue in enumerate(QUEUES)}

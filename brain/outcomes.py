@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import redis
 
 from brain import metrics, outcome_stash
 from brain.config import Settings
 from brain.db import UNAVAILABLE, session_scope, utcnow
-from brain.dispatch import publish
 from brain.outcome_stash import Record
+from brain.publisher import publish_after_commit
 from brain.rails.base import Outcome, RunState
 from brain.rails.rollout import record_outcome
 from brain.services import audit, execution
-
-if TYPE_CHECKING:
-    from celery import Celery
 
 log = logging.getLogger("brain.runner")
 
@@ -42,7 +38,7 @@ def record_of(state: RunState, outcome: Outcome) -> Record:
                   would_have=list(state.would_have), events=list(state.events))
 
 
-def persist(state: RunState, outcome: Outcome, app: Celery | None) -> None:
+def persist(state: RunState, outcome: Outcome) -> None:
     """Write the outcome now (retrying a short outage), else stash it for the sweeper."""
     record = record_of(state, outcome)
     deadline = time.monotonic() + IN_TASK_RETRY_S
@@ -60,7 +56,7 @@ def persist(state: RunState, outcome: Outcome, app: Celery | None) -> None:
                 return
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-    after_write(state.settings, state.redis, record, moved, app)
+    after_write(state.settings, state.redis, record, moved)
 
 
 def write(settings: Settings, record: Record) -> bool:
@@ -72,32 +68,33 @@ def write(settings: Settings, record: Record) -> bool:
     with session_scope(settings.database_url) as session:
         if outcome.deferred_until is not None:
             moved = execution.defer(session, mission, outcome.deferred_until, record.would_have)
+            delay = max(0.0, (outcome.deferred_until - utcnow()).total_seconds())
         elif outcome.retry_in is not None:
             moved = execution.retry(session, mission, outcome.error, record.usage, record.would_have,
                                     outcome.retry_in)
+            delay = outcome.retry_in
         else:
             moved = execution.finish(session, mission, outcome.status, result=outcome.result, error=outcome.error,
                                      attempt=record.attempt, usage=record.usage, would_have=record.would_have)
+        if moved and (outcome.deferred_until is not None or outcome.retry_in is not None):
+            publish_after_commit(session, settings, mission, countdown=delay)  # queued again: its next run
         # The rails' decisions happened whether or not this attempt still owns the mission.
         for type_, data in record.events:
             audit.record(session, type_, mission.id, tenant=mission.tenant, data=data)
     return moved
 
 
-def after_write(settings: Settings, client: redis.Redis, record: Record, moved: bool, app: Celery | None) -> None:
-    """Metrics, the rollback guard's sample, and publishing a deferred or retried mission again."""
-    if not moved:
-        return  # cancelled meanwhile, or another attempt owns it
+def after_write(settings: Settings, client: redis.Redis, record: Record, moved: bool) -> None:
+    """Metrics and the rollback guard's sample, for an attempt that ended the mission."""
     outcome = record.outcome
-    if outcome.deferred_until is not None or outcome.retry_in is not None:
-        _publish_later(settings, record, app)
-        return
+    if not moved or outcome.deferred_until is not None or outcome.retry_in is not None:
+        return  # cancelled meanwhile, another attempt owns it, or it is queued again
     metrics.MISSIONS_FINISHED.labels(record.agent, outcome.status).inc()
     metrics.MISSION_DURATION.labels(record.agent).observe(outcome.duration_s)
     record_outcome(client, settings, outcome.rail_caused)
 
 
-def write_stashed(settings: Settings, client: redis.Redis, app: Celery | None) -> int:
+def write_stashed(settings: Settings, client: redis.Redis) -> int:
     """The sweeper's part: write every stashed outcome the database now takes; returns how many."""
     written = 0
     for record in outcome_stash.pending(client):
@@ -106,23 +103,7 @@ def write_stashed(settings: Settings, client: redis.Redis, app: Celery | None) -
         except UNAVAILABLE:
             break  # still away: the next sweep tries again
         outcome_stash.done(client, record.mission_id)
-        after_write(settings, client, record, moved, app)
+        after_write(settings, client, record, moved)
         written += 1
     return written
 
-
-def _publish_later(settings: Settings, record: Record, app: Celery | None) -> None:
-    outcome = record.outcome
-    if outcome.deferred_until is not None:
-        delay = max(0.0, (outcome.deferred_until - utcnow()).total_seconds())
-    else:
-        delay = outcome.retry_in or 0.0
-    if app is None:
-        return  # the sweeper publishes queued rows whose dispatched_at is unset
-    mission = record.mission()
-    try:
-        publish(app, settings, mission, countdown=delay)
-    except Exception as exc:  # noqa: BLE001 - the sweeper will pick it up
-        log.warning("could not re-publish mission %s (%s); the sweeper will", mission.id, exc)
-        with session_scope(settings.database_url) as session:
-            execution.clear_dispatched(session, mission.id)

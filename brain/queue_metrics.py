@@ -11,28 +11,21 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from brain import dispatch
 from brain.config import Settings
 from brain.db import session_scope, utcnow
-from brain.dispatch import CONTROL_QUEUE, MISSION_QUEUE, queue_keys
+from brain.dispatch import MISSION_QUEUE
 from brain.models import Mission
 from brain.models.mission import STATUSES
 from brain.state import WORKER_KEY_PATTERN, get_broker_redis, get_redis, lease_key
 
 log = logging.getLogger("brain.metrics")
-QUEUES = (MISSION_QUEUE, CONTROL_QUEUE)
 LEASE_PATTERN = lease_key("*")
 
 
 def queue_depths(settings: Settings) -> dict[str, int]:
     """Messages waiting per queue, summed over its priority lists."""
-    broker = get_broker_redis(settings)
-    pipe = broker.pipeline(transaction=False)
-    for queue in QUEUES:
-        for key in queue_keys(queue):
-            pipe.llen(key)
-    counts = pipe.execute()
-    step = len(queue_keys())
-    return {queue: sum(counts[i * step:(i + 1) * step]) for i, queue in enumerate(QUEUES)}
+    return dispatch.queue_depths(get_broker_redis(settings))
 
 
 def oldest_queued_age(settings: Settings, now: dt.datetime | None = None) -> float:

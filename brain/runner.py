@@ -35,7 +35,7 @@ from brain.services import execution
 from brain.state import cancel_key, get_redis
 
 if TYPE_CHECKING:
-    from celery import Celery
+    pass
 
 log = logging.getLogger("brain.runner")
 
@@ -79,8 +79,7 @@ def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
         return Outcome.of(AgentFailed.from_exception(exc))
 
 
-def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float,
-            app: Celery | None = None) -> Outcome | None:
+def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float) -> Outcome | None:
     """Run mission `mission_id` unless it is no longer queued (then do nothing).
 
     Raises DependencyUnavailable when the database cannot take the claim: nothing ran.
@@ -110,7 +109,7 @@ def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: floa
     try:
         outcome = _run_chain(state)
         # Under the lease: until the outcome is committed the mission is still running.
-        persist(state, outcome, app)
+        persist(state, outcome)
     finally:
         leases.release(mission_id)
     return outcome

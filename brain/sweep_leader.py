@@ -24,7 +24,7 @@ from brain.state import SWEEP_LEADER_KEY, get_redis
 from brain.sweeper import sweep
 
 if TYPE_CHECKING:
-    from celery import Celery
+    pass
 
 log = logging.getLogger("brain.sweeper")
 
@@ -32,8 +32,7 @@ log = logging.getLogger("brain.sweeper")
 class SweepLoop:
     """start() once per worker node; stop() at shutdown hands the lease over at once."""
 
-    def __init__(self, app: Celery, settings: Settings) -> None:
-        self.app = app
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lease = LeaderLease(get_redis(settings), SWEEP_LEADER_KEY, settings.sweep_leader_ttl_s)
         # Renew three times per TTL, and look at least as often as a sweep is due.
@@ -66,7 +65,7 @@ class SweepLoop:
                 now = time.monotonic()
                 if self.leading and now >= next_sweep:
                     next_sweep = now + self.settings.sweep_interval_s
-                    sweep(self.app, self.settings)
+                    sweep(self.settings)
                 if self.leading and now >= next_check:
                     next_check = now + self.settings.health_check_interval_s
                     record_check(self.settings)

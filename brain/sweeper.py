@@ -9,21 +9,22 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from brain import metrics, outcome_stash
+from brain import outcome_stash
 from brain.agents import get_agent
 from brain.config import Settings
 from brain.db import session_scope, utcnow
-from brain.dispatch import publish, queue_keys
+from brain.dispatch import MISSION_QUEUE, queue_depths
 from brain.errors import RailError, TimedOut, WorkerLost
 from brain.lease import lease_alive
 from brain.outcomes import write_stashed
+from brain.publisher import publish_after_commit
 from brain.rails import default_chain, rollout
 from brain.services import approvals, audit, execution
 from brain.services.missions import mark_dispatched
 from brain.state import LAST_SWEEP_KEY, get_broker_redis, get_redis
 
 if TYPE_CHECKING:
-    from celery import Celery
+    pass
 
 log = logging.getLogger("brain.sweeper")
 
@@ -32,14 +33,7 @@ SWEEP_LOCK = "brain:sweep:lock"
 PUBLISH_GRACE_S = 2
 
 
-def queue_depth(client: redis.Redis) -> int:
-    pipe = client.pipeline(transaction=False)
-    for key in queue_keys():
-        pipe.llen(key)
-    return sum(pipe.execute())
-
-
-def sweep(app: Celery, settings: Settings) -> dict[str, int]:
+def sweep(settings: Settings) -> dict[str, int]:
     """One pass; several beat processes may race, so one Redis lock lets one sweep at a time."""
     client = get_redis(settings)
     if not client.set(SWEEP_LOCK, "1", nx=True, ex=max(1, settings.sweep_interval_s)):
@@ -47,10 +41,10 @@ def sweep(app: Celery, settings: Settings) -> dict[str, int]:
     try:
         counts = {
             # Stashed outcomes first: a running mission whose outcome waits here is not lost.
-            "stashed_outcomes": write_stashed(settings, client, app),
+            "stashed_outcomes": write_stashed(settings, client),
             "lost_workers": _recover_lost_runs(settings, client),
-            "undispatched": _publish_undispatched(app, settings),
-            "stale": _republish_stale(app, settings, client),
+            "undispatched": _publish_undispatched(settings),
+            "stale": _republish_stale(settings, client),
             "approvals_expired": approvals.sweep_expired(settings),
             "rollback": _rollback_guard(settings, client),
         }
@@ -60,38 +54,33 @@ def sweep(app: Celery, settings: Settings) -> dict[str, int]:
         client.delete(SWEEP_LOCK)
 
 
-def _publish_all(app: Celery, settings: Settings, missions: list, reason: str) -> int:
-    sent = []
-    for mission in missions:
-        try:
-            publish(app, settings, mission)
-        except Exception as exc:  # noqa: BLE001 - broker still down: try next sweep
-            log.warning("sweeper could not publish mission %s: %s", mission.id, exc)
-            break
-        sent.append(mission.id)
-    if sent:
-        with session_scope(settings.database_url) as session:
-            mark_dispatched(session, sent)
-        metrics.MISSIONS_REDISPATCHED.labels(reason).inc(len(sent))
-        log.info("sweeper published %d mission(s) (%s)", len(sent), reason)
-    return len(sent)
+def _publish_all(settings: Settings, missions: list, reason: str) -> int:
+    """Mark them dispatched and publish them after that commits (a failure leaves them to the next sweep)."""
+    if not missions:
+        return 0
+    with session_scope(settings.database_url) as session:
+        mark_dispatched(session, [m.id for m in missions])
+        for mission in missions:
+            publish_after_commit(session, settings, mission, reason=reason)
+    log.info("sweeper publishing %d mission(s) (%s)", len(missions), reason)
+    return len(missions)
 
 
-def _publish_undispatched(app: Celery, settings: Settings) -> int:
+def _publish_undispatched(settings: Settings) -> int:
     cutoff = utcnow() - dt.timedelta(seconds=PUBLISH_GRACE_S)
     with session_scope(settings.database_url) as session:
         missions = execution.undispatched(session, cutoff)
-    return _publish_all(app, settings, missions, "never_published")
+    return _publish_all(settings, missions, "never_published")
 
 
-def _republish_stale(app: Celery, settings: Settings, client: redis.Redis) -> int:
+def _republish_stale(settings: Settings, client: redis.Redis) -> int:
     # Only when the broker holds nothing: then a long-queued row's message is gone.
-    if queue_depth(get_broker_redis(settings)):
+    if queue_depths(get_broker_redis(settings))[MISSION_QUEUE]:
         return 0
     cutoff = utcnow() - dt.timedelta(seconds=settings.redispatch_after_s)
     with session_scope(settings.database_url) as session:
         missions = execution.dispatched_before(session, cutoff)
-    return _publish_all(app, settings, missions, "message_lost")
+    return _publish_all(settings, missions, "message_lost")
 
 
 def _recover_lost_runs(settings: Settings, client: redis.Redis) -> int:

@@ -9,4 +9,4 @@ from brain.sweeper import sweep
 
 @app.task(name="brain.sweep", ignore_result=True, acks_late=False)
 def sweep_task() -> dict[str, int]:
-    return sweep(app, get_settings())
+    return sweep(get_settings())

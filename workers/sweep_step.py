@@ -20,7 +20,7 @@ class RecoveryLoop(bootsteps.StartStopStep):
         self.loop: SweepLoop | None = None
 
     def start(self, worker: Any) -> None:
-        self.loop = SweepLoop(worker.app, get_settings())
+        self.loop = SweepLoop(get_settings())
         self.loop.start()
 
     def stop(self, worker: Any) -> None:

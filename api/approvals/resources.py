@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import update
 
 from api.app_settings import app_settings
 from api.approvals.schemas import (
@@ -21,12 +19,8 @@ from api.approvals.schemas import (
 )
 from api.auth import current_actor, current_tenant, requires
 from brain.db import session_scope
-from brain.dispatch import publish
-from brain.models import Mission
 from brain.security.roles import APPROVE
 from brain.services import approvals as service
-
-log = logging.getLogger("brain.api.approvals")
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/approvals",
                 description="Human approvals of missions a policy holds")
@@ -40,15 +34,6 @@ def approver_identity(body: dict) -> str | None:
     (auth off, minimal profile) may name themselves with `X-Actor` or the `approver` field.
     """
     return current_actor() or request.headers.get("X-Actor") or body.get("approver")
-
-
-def _publish(settings, mission: Mission) -> None:
-    try:
-        publish(current_app.extensions["brain_celery"], settings, mission)
-    except Exception as exc:  # noqa: BLE001 - the row is committed as queued; the sweeper publishes it
-        log.warning("publishing approved mission %s failed (%s); the sweeper will retry", mission.id, exc)
-        with session_scope(settings.database_url) as session:
-            session.execute(update(Mission).where(Mission.id == mission.id).values(dispatched_at=None))
 
 
 @blp.route("")
@@ -84,10 +69,8 @@ class ApprovalApprove(MethodView):
         """Approve: the mission is queued and published to the workers."""
         settings = app_settings()
         with session_scope(settings.database_url) as session:
-            approval, mission = service.approve(session, approval_id, approver_identity(body), body.get("reason"),
-                                              tenant=current_tenant())
-        if mission.status == "queued":
-            _publish(settings, mission)
+            approval, mission = service.approve(session, settings, approval_id, approver_identity(body),
+                                                body.get("reason"), tenant=current_tenant())
         return {"approval": approval, "mission": mission}
 
 

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from brain.models.mission import PRIORITIES, STATUSES
+from brain.models.mission import STATUSES
 from brain.rails import default_chain
+from brain.submission import MissionSubmission
 
-
-class MissionCreateBase(ma.Schema):
-    """The fields every mission has; the rails add the options they declare (see below)."""
-
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    agent = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    payload = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
-    priority = ma.fields.String(load_default="NORMAL", validate=ma.validate.OneOf(PRIORITIES))
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10000))
-    tags = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(min=1, max=100)),
-        load_default=list,
-        validate=ma.validate.Length(max=50),
-    )
-
-
-# Options come from the rail chain's declarations, so an option no rail reads is an
-# unknown field: 422 at enqueue.
-MissionCreateSchema = type("MissionCreateSchema", (MissionCreateBase,), dict(default_chain().option_fields))
-# The rail options a mission shows (timeout_s is a column of its own).
+# The submission's own schema (brain/submission.py): its fields and the rails' options.
+MissionCreateSchema = MissionSubmission
+# The rail options a mission shows (timeout_s is a column of its own), in declaration order.
 OPTION_NAMES = tuple(name for name in default_chain().option_fields if name != "timeout_s")
 
 

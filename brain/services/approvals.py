@@ -14,6 +14,7 @@ from brain.db import session_scope, utcnow
 from brain.errors import Conflict, NotFound, PolicyDenied
 from brain.models import Mission
 from brain.models.approval import Approval
+from brain.publisher import publish_after_commit
 from brain.services import audit
 from brain.services.pagination import decode_cursor, encode_cursor
 
@@ -82,9 +83,9 @@ def _decide(session: Session, approval: Approval, status: str, approver: str | N
     session.refresh(approval)
 
 
-def approve(session: Session, approval_id: uuid.UUID, approver: str | None, reason: str | None = None,
-            tenant: str | None = None) -> tuple[Approval, Mission]:
-    """Grant: the mission becomes queued (the caller publishes it after commit)."""
+def approve(session: Session, settings: Settings, approval_id: uuid.UUID, approver: str | None,
+            reason: str | None = None, tenant: str | None = None) -> tuple[Approval, Mission]:
+    """Grant: the mission becomes queued, and is published once this transaction commits."""
     approval = get_approval(session, approval_id, tenant)
     mission = session.get(Mission, approval.mission_id)
     _ensure_pending(approval)  # deciding twice is a conflict whoever asks
@@ -97,6 +98,8 @@ def approve(session: Session, approval_id: uuid.UUID, approver: str | None, reas
     audit.record(session, "approval.granted", approval.mission_id, tenant=approval.tenant, actor=approver, data=data)
     audit.record(session, "mission.queued", approval.mission_id, tenant=approval.tenant, actor=approver)
     session.refresh(mission)
+    if mission.status == "queued":
+        publish_after_commit(session, settings, mission)
     return approval, mission
 
 

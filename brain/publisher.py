@@ -1,0 +1,88 @@
+"""Publishing a mission is a consequence of a committed transaction: asked for in the transaction, done after commit.
+
+Whoever makes a mission `queued` (a submission, an approval, a retry or deferral, the
+sweeper) calls `publish_after_commit(session, ...)`. When that transaction commits, the
+messages are sent; a rolled-back transaction sends nothing. If the broker cannot take a
+message, the mission's `dispatched_at` is cleared so the sweeper publishes it later: a
+committed `queued` row is never left without a message for long.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from brain import metrics
+from brain.db import session_scope
+from brain.dispatch import publish
+from brain.services import execution
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from brain.config import Settings
+    from brain.models import Mission
+
+log = logging.getLogger("brain.publisher")
+
+PENDING = "brain_publish_after_commit"
+_app: Celery | None = None
+
+
+def use(app: Celery) -> None:
+    """The Celery app this process publishes with (set where the app is created)."""
+    global _app
+    _app = app
+
+
+@dataclass
+class _Pending:
+    settings: Settings
+    mission: Mission
+    countdown: float | None
+    reason: str | None
+
+
+def publish_after_commit(session: Session, settings: Settings, mission: Mission, *, countdown: float | None = None,
+                         reason: str | None = None) -> None:
+    """Send run_mission(mission) once this session's transaction commits.
+
+    `reason` (the sweeper's: never_published, message_lost) counts the message in
+    brain_missions_redispatched_total.
+    """
+    session.info.setdefault(PENDING, []).append(_Pending(settings, mission, countdown, reason))
+
+
+@event.listens_for(Session, "after_commit")
+def _send(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(PENDING, None) or []
+    for index, item in enumerate(pending):
+        if _app is None:
+            _leave_to_sweeper(pending[index:], "no Celery app in this process")
+            return
+        try:
+            publish(_app, item.settings, item.mission, countdown=item.countdown)
+        except Exception as exc:  # noqa: BLE001 - the broker is away: the sweeper publishes the rest
+            _leave_to_sweeper(pending[index:], f"{type(exc).__name__}: {exc}")
+            return
+        if item.reason:
+            metrics.MISSIONS_REDISPATCHED.labels(item.reason).inc()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+def _leave_to_sweeper(unsent: list[_Pending], why: str) -> None:
+    log.warning("could not publish %d mission(s) (%s); the sweeper will", len(unsent), why)
+    try:
+        with session_scope(unsent[0].settings.database_url) as session:
+            for item in unsent:
+                execution.clear_dispatched(session, item.mission.id)
+    except Exception:
+        log.exception("could not flag %d mission(s) as unpublished", len(unsent))
