@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     crypto.check(settings)
     brain_logging.configure("api", settings.log_level, settings.log_format)
     app = Flask("brain")
+    # "//" in a path is a 404 in the error shape, not Werkzeug's HTML redirect to the merged path.
+    app.url_map.merge_slashes = False
     app.json = OrjsonProvider(app)
     app.config.update(
         BRAIN_SETTINGS=settings,  # read through api.app_settings.app_settings()

@@ -1,4 +1,4 @@
-"""Per-request log context (request_id bound for every line) and one JSON access line per request."""
+"""One JSON access line per request (its log context is bound by request_context)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,6 @@ log = brain_logging.get_logger("brain.api.access")
 _QUIET = {"/health/live", "/metrics"}
 
 
-def _before() -> None:
-    brain_logging.clear()
-    brain_logging.bind(request_id=getattr(g, "request_id", None))
-    g.started = time.monotonic()
-
-
 def _after(response: Response) -> Response:
     if request.path not in _QUIET:
         log.info("request", method=request.method, path=request.path, status=response.status_code,
@@ -26,6 +20,5 @@ def _after(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    # After request_context.register: g.request_id is set by then.
-    app.before_request(_before)
+    # request_context binds the request id and the start time, first thing in every request.
     app.after_request(_after)

@@ -59,7 +59,9 @@ class MissionEvents(MethodView):
 def _start_id(args: dict, settings: Settings) -> int:
     raw = request.headers.get("Last-Event-ID")
     if raw is not None:
-        if not raw.strip().isdigit() or int(raw) > 2**63 - 1:
+        raw = raw.strip()
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**63 - 1:
             raise InvalidMission("invalid Last-Event-ID", "Last-Event-ID", ["Must be an event id."], "headers")
         return int(raw)
     if "last_event_id" in args:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import marshmallow as ma
+
+from api.fields import UTCDateTime
 
 
 class EventSchema(ma.Schema):
@@ -22,7 +22,7 @@ class EventSchema(ma.Schema):
 class EventListArgs(ma.Schema):
     type = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     mission_id = ma.fields.UUID()
-    since = ma.fields.AwareDateTime(default_timezone=dt.UTC)
+    since = UTCDateTime()
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
     cursor = ma.fields.String(validate=ma.validate.Length(max=200))
 

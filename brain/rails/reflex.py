@@ -110,7 +110,8 @@ def record(client: redis.Redis, name: str, mission_id: str, kind: str, threshold
 def reset(client: redis.Redis, name: str) -> bool:
     """Close a known breaker and forget its failures; False (nothing written) for an unknown name."""
     keys = _keys(name)
-    if not (client.sismember(INDEX_KEY, keys[0]) or client.exists(keys[0], keys[1])):
+    # Only an indexed state hash is a breaker: "x:failures" or "index" name other keys, not breakers.
+    if not client.sismember(INDEX_KEY, keys[0]):
         return False
     pipe = client.pipeline()
     pipe.hset(keys[0], mapping={"state": "closed", "probe": "", "open_until": "0"})
@@ -125,8 +126,11 @@ def list_breakers(client: redis.Redis, window_s: float) -> list[dict]:
     out = []
     for key in sorted(_s(k) for k in client.smembers(INDEX_KEY)):
         name = key[len(PREFIX):]
-        data = {_s(k): _s(v) for k, v in client.hgetall(key).items()}
-        failures = client.zcount(key + ":failures", now - window_s, "+inf")
+        try:
+            data = {_s(k): _s(v) for k, v in client.hgetall(key).items()}
+            failures = client.zcount(key + ":failures", now - window_s, "+inf")
+        except redis.ResponseError:  # not a breaker's keys (an index entry written before names were checked)
+            continue
         open_until = float(data.get("open_until") or 0)
         out.append({
             "name": name,

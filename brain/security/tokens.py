@@ -14,6 +14,7 @@ import jwt
 
 from brain import secrets
 from brain.errors import BrainError, ConfigError
+from brain.json_limits import text_problem
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
@@ -74,7 +75,12 @@ def _check_lifetime(claims: dict[str, Any], settings: Any) -> None:
     now = dt.datetime.now(dt.UTC).timestamp()
     exp, iat = claims["exp"], claims.get("iat")
     start = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else now
-    lifetime = float(exp) - min(float(start), now)
+    try:
+        lifetime = float(exp) - min(float(start), now)
+    except (OverflowError, TypeError, ValueError):
+        raise AuthError("the bearer token's exp or iat is out of range") from None
+    if lifetime != lifetime:  # NaN
+        raise AuthError("the bearer token's exp or iat is out of range")
     if lifetime > settings.jwt_max_ttl_s + settings.jwt_leeway_s:
         raise AuthError(f"the bearer token's lifetime exceeds the {settings.jwt_max_ttl_s} s this server "
                         "accepts (BRAIN_JWT_MAX_TTL_S)")
@@ -82,8 +88,8 @@ def _check_lifetime(claims: dict[str, Any], settings: Any) -> None:
 
 def _identity(claims: dict[str, Any]) -> Identity:
     sub, tenant = claims.get("sub"), claims.get("tenant", "default")
-    if not isinstance(sub, str) or not sub or len(sub) > 255:
-        raise AuthError("the token's 'sub' must be a non-empty string")
+    if not isinstance(sub, str) or not sub or len(sub) > 255 or text_problem(sub):
+        raise AuthError("the token's 'sub' must be a non-empty string of at most 255 storable characters")
     if not isinstance(tenant, str) or not _TENANT.match(tenant):
         raise AuthError("the token's 'tenant' must be 1-64 characters of [A-Za-z0-9._-]")
     roles = claims.get("roles", [])

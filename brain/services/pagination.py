@@ -19,8 +19,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, id_ = raw.split("|", 1)
         when = dt.datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
+        when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
         return when, uuid.UUID(id_)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise InvalidMission("invalid cursor", "cursor", ["Not a cursor returned by this API."], "query") from None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
+import time
 import uuid
 
 import pytest
@@ -170,3 +172,97 @@ def test_unknown_breaker_reset_is_404_and_creates_nothing(stack):
     _assert_shape(stack.request("POST", f"/api/neurorail/reflexes/{name}/reset"), 404, "not_found")
     names = [b["name"] for b in stack.request("GET", "/api/neurorail/reflexes").json()["items"]]
     assert name not in names
+
+
+@pytest.mark.parametrize("chunks", [
+    b"zz\r\n{}\r\n0\r\n\r\n",          # not a chunk size
+    b"2\r\n{}XX0\r\n\r\n",              # no terminator after the chunk
+    b"2;\x01\r\n{}\r\n0\r\n\r\n",       # a control character in a chunk extension
+], ids=["bad_size", "bad_terminator", "bad_extension"])
+def test_a_malformed_chunked_body_is_400_before_anything_else(stack, chunks):
+    for token in (None, stack.env["BRAIN_API_TOKEN"]):
+        auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+        raw = _raw(stack.api_url, b"POST /api/missions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   + auth + b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.split(b" ", 2)[1] == b"400" and b"Connection: close" in head, raw[:300]
+        assert json.loads(body)["error"] == "bad_request"
+
+
+def test_an_integer_too_long_to_parse_is_422(stack):
+    body = '{"name":"n","agent":"echo","payload":{"n":1' + "0" * 4400 + "}}"
+    resp = stack.request("POST", "/api/missions", data=body, headers={"Content-Type": "application/json"})
+    err = _assert_shape(resp, 422, "validation_failed")
+    assert "64-bit" in json.dumps(err["errors"])
+
+
+def test_nesting_far_beyond_the_limit_is_422_too(stack):
+    body = '{"name":"n","agent":"echo","payload":' + '{"a":' * 5000 + "1" + "}" * 5000 + "}"
+    resp = stack.request("POST", "/api/missions", data=body, headers={"Content-Type": "application/json"})
+    _assert_shape(resp, 422, "validation_failed")
+
+
+def _cursor(stamp: str) -> str:
+    return base64.urlsafe_b64encode(f"{stamp}|{uuid.UUID(int=0)}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/api/missions", {"cursor": _cursor("0001-01-01T00:00:00+14:00")}),
+    ("/api/approvals", {"cursor": _cursor("9999-12-31T23:59:59-14:00")}),
+    ("/api/events", {"since": "0001-01-01T00:00:00+14:00"}),
+    ("/api/events", {"since": "9999-12-31T23:59:59-14:00"}),
+], ids=["cursor_before_year_1", "approvals_cursor_after_9999", "since_before_year_1", "since_after_9999"])
+def test_times_that_do_not_exist_in_utc_are_422(stack, path, params):
+    _assert_shape(stack.request("GET", path, params=params), 422, "validation_failed")
+
+
+def test_a_last_event_id_that_only_looks_like_digits_is_422(stack):
+    resp = stack.request("GET", "/api/events/stream", headers={"Last-Event-ID": "²"})
+    _assert_shape(resp, 422, "validation_failed")
+
+
+def test_reset_of_a_name_that_is_not_a_breaker_is_404_and_the_list_stays_readable(stack):
+    for name in ("index", "test.fail:failures", "x:failures"):
+        _assert_shape(stack.request("POST", f"/api/neurorail/reflexes/{name}/reset"), 404, "not_found")
+    assert stack.request("GET", "/api/neurorail/reflexes").status_code == 200
+
+
+@pytest.mark.parametrize("claims", [{"exp": 10**400}, {"iat": -(10**400)}, {"sub": "a\x00b"}, {"sub": "\ud800"}],
+                         ids=["exp_huge", "iat_huge", "sub_nul", "sub_surrogate"])
+def test_signed_tokens_with_unusable_claims_are_401(stack, claims):
+    import jwt
+
+    from tests.stack import JWT_SECRET
+
+    body = {"sub": "alice", "roles": ["admin"], "iat": int(time.time()), "exp": int(time.time()) + 60, **claims}
+    token = jwt.encode(body, JWT_SECRET, algorithm="HS256")
+    for method, path in (("GET", "/api/missions"), ("POST", "/api/missions")):
+        resp = stack.request(method, path, token=token, json={"name": "x", "agent": "echo"})
+        _assert_shape(resp, 401, "unauthorized")
+
+
+def test_unread_bodies_on_other_methods_keep_pooled_clients_working(stack):
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {stack.env['BRAIN_API_TOKEN']}", "Content-Type": "application/json"}
+    for method, size in (("DELETE", 2 * 1024 * 1024), ("GET", 200 * 1024), ("OPTIONS", 200 * 1024)):
+        resp = session.request(method, f"{stack.api_url}/api/missions", data=b"x" * size, headers=headers, timeout=30)
+        assert resp.headers["Connection"] == "close", (method, resp.status_code)
+        ok = session.get(f"{stack.api_url}/api/missions/info", headers=headers, timeout=30)
+        assert ok.status_code == 200
+
+
+def test_a_doubled_slash_is_a_json_404_not_an_html_redirect(stack):
+    for method, path in (("GET", "/api//missions"), ("POST", "/api//missions"), ("GET", "/health//live")):
+        resp = stack.request(method, path, json={}, allow_redirects=False)
+        _assert_shape(resp, 404, "not_found")
+
+
+def test_a_refused_request_is_logged_under_its_own_request_id(stack):
+    request_id = f"probe-415-{uuid.uuid4().hex[:8]}"
+    stack.request("GET", "/api/missions/info", headers={"X-Request-ID": "probe-before"})
+    resp = stack.request("POST", "/api/missions", data="x=1",
+                         headers={"Content-Type": "text/plain", "X-Request-ID": request_id})
+    assert resp.status_code == 415
+    api_logs = "".join(p.tail(2000) for p in stack.procs if p.name == "api")
+    lines = [line for line in api_logs.splitlines() if '"status": 415' in line and '"request"' in line]
+    assert any(request_id in line for line in lines), lines[-3:]
