@@ -54,6 +54,7 @@ task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_st
 
 beat_schedule = {
     "brain-sweep": {"task": "brain.sweep", "schedule": float(_s.sweep_interval_s)},
-    # One SLA sample per interval (GET /api/system/health reports the availability).
-    "brain-health-check": {"task": "brain.health_check", "schedule": float(_s.health_check_interval_s)},
 }
+if "metrics" in _s.modules:
+    # One SLA sample per interval (GET /api/system/health reports the availability).
+    beat_schedule["brain-health-check"] = {"task": "brain.health_check", "schedule": float(_s.health_check_interval_s)}

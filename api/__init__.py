@@ -19,8 +19,10 @@ from brain.config import Settings, get_settings  # noqa: E402
 from brain.schema import require_current  # noqa: E402
 from brain.state import get_broker_redis  # noqa: E402
 
-# Each entry is a package with resources.py exposing `blp`.
-MODULES = ("missions", "health", "events", "system", "policies", "approvals", "neurorail", "budgets")
+# Each entry is a package with resources.py exposing `blp`, and the BRAiN module it belongs to
+# (None: always there). A module that is off (BRAIN_MODULES) has no routes: they are 404s.
+MODULES = {"missions": "missions", "health": None, "events": "audit", "system": "metrics",
+           "policies": "governance", "approvals": "governance", "neurorail": "neurorail", "budgets": "neurorail"}
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> Flask:
@@ -51,9 +53,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     api.ERROR_SCHEMA = errors.ErrorSchema  # before init_app, which documents the error responses with it
     api.init_app(app)
     auth.document(api)
-    for name in MODULES:
-        module = __import__(f"api.{name}.resources", fromlist=["blp"])
-        api.register_blueprint(module.blp)
+    for name, brain_module in MODULES.items():
+        if brain_module is None or brain_module in settings.modules:
+            api.register_blueprint(__import__(f"api.{name}.resources", fromlist=["blp"]).blp)
     app.register_blueprint(docs.blp)  # Swagger UI, from the package (no CDN)
     errors.register(app)
     request_context.register(app)
@@ -68,7 +70,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     app.extensions["brain_celery"] = celery_app
     app.extensions["brain_broker_redis"] = get_broker_redis(settings)
-    _metrics(app, settings)
+    if "metrics" in settings.modules:
+        _metrics(app, settings)
     return app
 
 

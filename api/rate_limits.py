@@ -218,7 +218,7 @@ def register(app: Flask) -> None:
         _networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"BRAIN_TRUSTED_PROXIES: {exc}") from None
-    if not settings.rate_limits_enabled:
+    if not settings.rate_limits_enabled or "security" not in settings.modules:
         return
     app.extensions["brain_rate_rules"] = rules_of(settings)
     app.before_request(_limit)

@@ -9,7 +9,6 @@ re-read after the secrets TTL, so a key added in Vault is used without a restart
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -19,10 +18,11 @@ from sqlalchemy.types import TypeDecorator
 from brain import secrets
 from brain.config import get_settings
 from brain.errors import ConfigError
+from brain.fork_safe import ForkSafeLock
 
 MARKER = "$fernet"
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _keyring: tuple[str, MultiFernet] | None = None
 
 

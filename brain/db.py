@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from brain.db_pool import pool_options
+from brain.fork_safe import ForkSafeLock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -90,7 +90,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, json_serializer=json_dumps, json_deserializer=json_loads, **pool_options())
 
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker] = {}
 _readers: dict[str, sessionmaker] = {}

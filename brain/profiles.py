@@ -27,7 +27,6 @@ PROFILES: Mapping[str, Mapping[str, Any]] = MappingProxyType(
         "minimal": MappingProxyType(
             {
                 **_BASE,
-                "modules": ("missions", "neurorail", "metrics"),
                 "governance_enabled": False,
                 "neurorail_phase": 0,
                 # Both resolve under the data directory: a SQLite file and the

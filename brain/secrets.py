@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from brain.errors import ConfigError
+from brain.fork_safe import ForkSafeLock
 
 log = logging.getLogger("brain.secrets")
 
@@ -101,7 +101,7 @@ class SecretCache:
     def __init__(self, backend: VaultBackend, ttl_s: int) -> None:
         self.backend = backend
         self.ttl_s = ttl_s
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._values: dict[str, tuple[str, float]] = {}
 
     def get(self, ref: str) -> str:
@@ -130,7 +130,7 @@ class SecretCache:
         return str(data[key])
 
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _caches: dict[VaultConfig, SecretCache] = {}
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import redis
 
 from brain.config import Settings
+from brain.fork_safe import ForkSafeLock
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _clients: dict[str, redis.Redis] = {}
 
 

@@ -66,7 +66,7 @@ class SweepLoop:
                 if self.leading and now >= next_sweep:
                     next_sweep = now + self.settings.sweep_interval_s
                     sweep(self.settings)
-                if self.leading and now >= next_check:
+                if self.leading and "metrics" in self.settings.modules and now >= next_check:
                     next_check = now + self.settings.health_check_interval_s
                     record_check(self.settings)
                 if self.leading and self.settings.audit_head_export and now >= next_head:

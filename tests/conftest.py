@@ -76,7 +76,8 @@ def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, share
 def stack(request: pytest.FixtureRequest):
     """API (gunicorn, 2 workers) + one prefork worker node + beat, per profile, shared."""
     profile = request.param
-    s = make_stack(profile, request, f"shared_{profile}", shared=True)
+    # Multi-tenant, so that each test can keep to a tenant of its own on the shared stack.
+    s = make_stack(profile, request, f"shared_{profile}", shared=True, BRAIN_MULTI_TENANCY="true")
     try:
         s.start_api()
         s.start_worker(concurrency=2)

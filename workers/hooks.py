@@ -58,7 +58,8 @@ def on_ready(sender=None, **_) -> None:
     settings = get_settings()
     for message in _pool_warning:
         log.warning(message)
-    _start_metrics_server(settings.worker_metrics_host, settings.worker_metrics_port)
+    if "metrics" in settings.modules:
+        _start_metrics_server(settings.worker_metrics_host, settings.worker_metrics_port)
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
     concurrency = getattr(getattr(sender, "controller", None), "concurrency", None)
     threading.Thread(target=_heartbeat, args=(settings, hostname, concurrency),

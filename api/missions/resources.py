@@ -88,6 +88,7 @@ class MissionInfo(MethodView):
             "queues": queues,
             "workers_online": workers,
             "agents": sorted(registered_agents()),
+            "modules": list(settings.modules),
         }
 
 

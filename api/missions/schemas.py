@@ -151,3 +151,4 @@ class InfoSchema(ma.Schema):
     queues = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     workers_online = ma.fields.Integer()
     agents = ma.fields.List(ma.fields.String())
+    modules = ma.fields.List(ma.fields.String(), metadata={"description": "The enabled modules (BRAIN_MODULES)"})

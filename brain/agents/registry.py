@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import importlib
 import logging
-import threading
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 
 from brain.agents.base import RISK_TIERS, Agent
+from brain.fork_safe import ForkSafeLock
 
 log = logging.getLogger(__name__)
 
 _agents: dict[str, Agent] = {}
 _loaded: set[str] = set()
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 
 ENTRY_POINT_GROUP = "brain.agents"
 BUILTIN_MODULES = ("brain.agents.echo", "brain.agents.sleep", "brain.agents.llm_chat")

@@ -97,6 +97,8 @@ def _validate(s: Settings) -> None:
         )
     if s.default_timeout_s > s.max_timeout_s:
         raise ConfigError("BRAIN_DEFAULT_TIMEOUT_S must not exceed BRAIN_MAX_TIMEOUT_S")
+    if "missions" not in s.modules:
+        raise ConfigError("BRAIN_MODULES must include missions (the core every other module builds on)")
     if s.audit_head_export and not s.audit_signing_key:
         raise ConfigError("BRAIN_AUDIT_HEAD_EXPORT needs BRAIN_AUDIT_SIGNING_KEY to sign the heads it publishes")
 

@@ -63,7 +63,7 @@ class Settings:
     section("core")
     data_dir: str = setting("BRAIN_DATA_DIR", _str, "Directory for the SQLite file, embedded Redis and metrics files", "~/.brain")
     modules: tuple[str, ...] = setting("BRAIN_MODULES", _modules, "Enabled modules (comma-separated)")
-    multi_tenancy: bool = setting("BRAIN_MULTI_TENANCY", _bool, "Multi-tenant mode")
+    multi_tenancy: bool = setting("BRAIN_MULTI_TENANCY", _bool, "Multi-tenant mode; off: the token's tenant claim is ignored and every caller is in tenant `default`")
     agent_modules: tuple[str, ...] = setting("BRAIN_AGENT_MODULES", _list, "Extra modules that register agents (comma-separated)", ())
     log_level: str = setting("BRAIN_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "Log level", "INFO")
     log_format: str = setting("BRAIN_LOG_FORMAT", _choice("json", "console"), "Log lines: json (one object per line) or console (human-readable; `brain up` default)", "json")

@@ -21,6 +21,11 @@ from brain.time_limits import mission_limit
 STATUS_OF_EFFECT = {"allow": "queued", "require_approval": "awaiting_approval", "deny": "rejected"}
 
 
+def governing(settings: Settings) -> bool:
+    """The governor decides only with its module on and BRAIN_GOVERNANCE on."""
+    return settings.governance_enabled and "governance" in settings.modules
+
+
 def declared_tier(agent_name: str) -> str:
     agent = get_agent(agent_name)
     return agent.risk_tier if agent is not None else "STANDARD"
@@ -50,7 +55,7 @@ def apply_obligations(settings: Settings, mission: Mission, obligations: dict[st
 def admit(settings: Settings, mission: Mission) -> Decision | None:
     """Decide on a new, unsaved mission and shape it accordingly (governance off: None)."""
     mission.risk_tier = declared_tier(mission.agent)
-    if not settings.governance_enabled:
+    if not governing(settings):
         return None
     decision = decide(settings, inputs_of(mission, mission.risk_tier))
     mission.risk_tier = decision.risk_tier
@@ -100,7 +105,7 @@ def recheck(settings: Settings, mission: Mission) -> dict[str, Any] | None:
     A now-denied mission is finished as `rejected` here; returns its error, else None.
     """
     previous = mission.decision
-    if not settings.governance_enabled or not previous:
+    if not governing(settings) or not previous:
         return None
     store = get_store(settings)
     if store.current().version == previous.get("policy_version"):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
 import redis
+
+from brain.fork_safe import ForkSafeLock
 
 log = logging.getLogger("brain.governance.cache")
 
@@ -22,7 +23,7 @@ class DecisionCache:
     def __init__(self, client: redis.Redis | None, ttl_s: int, maxsize: int = 4096) -> None:
         self.client, self.ttl_s, self.maxsize = client, ttl_s, maxsize
         self._lru: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def get(self, key: str) -> dict[str, Any] | None:
         now = time.monotonic()

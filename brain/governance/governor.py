@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from typing import Any
 
 from brain import metrics
 from brain.config import Settings
+from brain.fork_safe import ForkSafeLock
 from brain.governance.cache import DecisionCache
 from brain.governance.evaluator import Inputs, cache_key, evaluate
 from brain.governance.store import get_store
@@ -38,7 +38,7 @@ class Decision:
 
 
 _caches: dict[tuple[str, int], DecisionCache] = {}
-_caches_lock = threading.Lock()
+_caches_lock = ForkSafeLock()
 
 
 def get_cache(settings: Settings) -> DecisionCache:

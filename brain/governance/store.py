@@ -6,11 +6,11 @@ import functools
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 from brain.config import Settings
 from brain.errors import DependencyUnavailable
+from brain.fork_safe import ForkSafeLock
 from brain.governance.loader import PolicyError, PolicySet, build, read_directory
 from brain.governance.schema import Problem
 
@@ -51,7 +51,7 @@ class PolicyStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._set: PolicySet | None = None
         self._seen: tuple | None = None  # signature of the last attempt, good or bad
         self.problems: list[Problem] = []
@@ -96,7 +96,7 @@ class PolicyStore:
 
 
 _stores: dict[Path, PolicyStore] = {}
-_stores_lock = threading.Lock()
+_stores_lock = ForkSafeLock()
 
 
 def get_store(settings: Settings) -> PolicyStore:

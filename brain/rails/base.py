@@ -85,6 +85,8 @@ class Rail:
     """A hook object; subclasses override what they need. Order is set by the chain."""
 
     name: ClassVar[str]
+    # The BRAiN module the rail belongs to: with it off (BRAIN_MODULES) the rail does nothing.
+    module: ClassVar[str] = "neurorail"
     # Mission options this rail reads: name -> marshmallow field (validated at enqueue).
     options: ClassVar[dict[str, ma.fields.Field]] = {}
     # The setting (a Settings field) that switches this rail's enforcement; None: no flag.

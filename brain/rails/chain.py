@@ -43,21 +43,25 @@ class RailChain:
     def message_options(self, settings: Settings, client: redis.Redis, mission: Mission) -> dict[str, Any]:
         """What the mission's Celery message carries (time limits, ...), as the rails decide."""
         state = PublishState(mission, settings, Enforcement.for_mission(settings, client, str(mission.id)))
-        for rail in self.rails:
+        for rail in self.active(settings):
             # Not swallowed like the other hooks: a message without its limits must not be sent.
             rail.before_publish(state)
         return state.message
 
+    def active(self, settings: Settings) -> tuple[Rail, ...]:
+        """The rails whose module is enabled, in chain order."""
+        return tuple(rail for rail in self.rails if rail.module in settings.modules)
+
     def before_run(self, state: RunState) -> None:
-        for rail in self.rails:
+        for rail in self.active(state.settings):
             self._call(rail, "before_run", state)
 
     def after_run(self, state: RunState, outcome: Outcome) -> None:
-        for rail in reversed(self.rails):
+        for rail in reversed(self.active(state.settings)):
             self._call(rail, "after_run", state, outcome)
 
     def after_skip(self, state: RunState, outcome: Outcome) -> None:
-        for rail in reversed(self.rails):
+        for rail in reversed(self.active(state.settings)):
             self._call(rail, "after_skip", state, outcome)
 
     @staticmethod

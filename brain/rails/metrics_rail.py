@@ -8,6 +8,7 @@ from brain.rails.base import Outcome, Rail, RunState
 
 class MetricsRail(Rail):
     name = "metrics"
+    module = "metrics"
 
     def after_run(self, state: RunState, outcome: Outcome) -> None:
         self._count(state, outcome)

@@ -15,6 +15,7 @@ from brain.time_limits import default_limit, message_limits
 
 class TimeoutRail(Rail):
     name = "timeout"
+    module = "missions"  # time limits belong to running a mission at all
     flag = "neurorail_enable_timeout_enforcement"
     options = {
         "timeout_s": ma.fields.Integer(

@@ -67,7 +67,7 @@ def verify_token(token: str, settings: Any) -> Identity:
     except jwt.PyJWTError as exc:
         raise AuthError(f"the bearer token is not valid ({type(exc).__name__})") from None
     _check_lifetime(claims, settings)
-    return _identity(claims)
+    return _identity(claims, settings.multi_tenancy)
 
 
 def _check_lifetime(claims: dict[str, Any], settings: Any) -> None:
@@ -86,8 +86,9 @@ def _check_lifetime(claims: dict[str, Any], settings: Any) -> None:
                         "accepts (BRAIN_JWT_MAX_TTL_S)")
 
 
-def _identity(claims: dict[str, Any]) -> Identity:
-    sub, tenant = claims.get("sub"), claims.get("tenant", "default")
+def _identity(claims: dict[str, Any], multi_tenancy: bool) -> Identity:
+    # Single-tenant deployments have one implicit tenant: a token cannot move its caller elsewhere.
+    sub, tenant = claims.get("sub"), claims.get("tenant", "default") if multi_tenancy else "default"
     if not isinstance(sub, str) or not sub or len(sub) > 255 or text_problem(sub):
         raise AuthError("the token's 'sub' must be a non-empty string of at most 255 storable characters")
     if not isinstance(tenant, str) or not _TENANT.match(tenant):

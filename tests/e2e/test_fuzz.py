@@ -22,7 +22,8 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 @pytest.fixture(scope="module", params=PROFILES)
 def fuzz_stack(request):
     """A private stack (API only): fuzzed admin calls must not disturb the shared one."""
-    s = make_stack(request.param, request, f"fuzz_{request.param}", BRAIN_EVENTS_STREAM_MAX_S="1")
+    s = make_stack(request.param, request, f"fuzz_{request.param}", BRAIN_EVENTS_STREAM_MAX_S="1",
+                   BRAIN_MULTI_TENANCY="true")
     try:
         s.start_api()
         yield s

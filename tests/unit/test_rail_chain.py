@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import marshmallow as ma
 import pytest
 
@@ -12,6 +14,9 @@ from brain.rails import metrics as rail_metrics
 from brain.rails.base import Outcome, Rail
 from brain.rails.retry import backoff_s
 from brain.rails.rollout import Enforcement, in_canary, previous_stage
+
+# The chain reads only the run's settings (which modules are on) before handing the state to rails.
+STATE = SimpleNamespace(settings=load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit"}))
 
 
 class Recorder(Rail):
@@ -30,8 +35,8 @@ class Recorder(Rail):
 def test_before_in_order_after_in_reverse():
     calls: list[str] = []
     chain = RailChain([Recorder("a", calls), Recorder("b", calls), Recorder("c", calls)])
-    chain.before_run(None)
-    chain.after_run(None, Outcome("succeeded"))
+    chain.before_run(STATE)
+    chain.after_run(STATE, Outcome("succeeded"))
     assert calls == ["before:a", "before:b", "before:c", "after:c", "after:b", "after:a"]
 
 
@@ -39,7 +44,7 @@ def test_a_rails_bug_is_counted_not_fatal():
     calls: list[str] = []
     before = rail_metrics.RAIL_ERRORS.labels("b", "before_run")._value.get()
     chain = RailChain([Recorder("a", calls), Recorder("b", calls, fail=True), Recorder("c", calls)])
-    chain.before_run(None)
+    chain.before_run(STATE)
     assert calls == ["before:a", "before:b", "before:c"]
     assert rail_metrics.RAIL_ERRORS.labels("b", "before_run")._value.get() == before + 1
 
@@ -54,7 +59,7 @@ def test_rail_error_stops_the_chain():
     calls: list[str] = []
     chain = RailChain([Refuse(), Recorder("later", calls)])
     with pytest.raises(OverBudget):
-        chain.before_run(None)
+        chain.before_run(STATE)
     assert calls == []
 
 

@@ -19,7 +19,8 @@ SECRET = "unit-test-jwt-secret-0123456789abcdef0123"
 
 
 def _settings(**env: str):
-    return load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_SECRET": SECRET, **env})
+    return load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_SECRET": SECRET,
+                          "BRAIN_MULTI_TENANCY": "true", **env})
 
 
 def _claims(**extra):
@@ -36,6 +37,12 @@ def test_issued_token_round_trips_tenant_and_roles():
     s = _settings()
     identity = verify_token(issue_token(s, "bob", tenant="acme", roles=["operator", "viewer"]), s)
     assert identity.tenant == "acme" and identity.roles == {"operator", "viewer"}
+
+
+def test_single_tenant_deployments_ignore_the_tenant_claim():
+    s = _settings(BRAIN_MULTI_TENANCY="false")
+    for tenant in ("acme", "a/b", 42):
+        assert verify_token(jwt.encode(_claims(tenant=tenant), SECRET, "HS256"), s).tenant == "default"
 
 
 @pytest.mark.parametrize(("token_claims", "message"), [
@@ -112,7 +119,8 @@ def test_es256_via_jwks_file_picks_key_by_kid(tmp_path):
     jwk.update({"kid": "k1", "alg": "ES256", "use": "sig"})
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps({"keys": [jwk]}))
-    s = load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_JWKS_FILE": str(path)})
+    s = load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_JWKS_FILE": str(path),
+                       "BRAIN_MULTI_TENANCY": "true"})
     token = jwt.encode(_claims(tenant="acme"), key, "ES256", headers={"kid": "k1"})
     assert verify_token(token, s).tenant == "acme"
     other = jwt.encode(_claims(), key, "ES256", headers={"kid": "unknown"})
