@@ -21,8 +21,16 @@ from brain.state import get_broker_redis  # noqa: E402
 
 # Each entry is a package with resources.py exposing `blp`, and the BRAiN module it belongs to
 # (None: always there). A module that is off (BRAIN_MODULES) has no routes: they are 404s.
-MODULES = {"missions": "missions", "health": None, "events": "audit", "system": "metrics",
-           "policies": "governance", "approvals": "governance", "neurorail": "neurorail", "budgets": "neurorail"}
+MODULES = {
+    "missions": "missions",
+    "health": None,
+    "events": "audit",
+    "system": "metrics",
+    "policies": "governance",
+    "approvals": "governance",
+    "neurorail": "neurorail",
+    "budgets": "neurorail",
+}
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> Flask:

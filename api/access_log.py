@@ -14,8 +14,13 @@ _QUIET = {"/health/live", "/metrics"}
 
 def _after(response: Response) -> Response:
     if request.path not in _QUIET:
-        log.info("request", method=request.method, path=request.path, status=response.status_code,
-                 duration_ms=round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1))
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1),
+        )
     return response
 
 

@@ -122,8 +122,10 @@ def _authorize():
         if settings.auth_required:
             return _unauthorized("a bearer token is required")
         if permission == ADMIN and not settings.anonymous_admin:
-            return _unauthorized("admin operations need a bearer token with the admin role, also with "
-                                 "authentication off (or set BRAIN_ANONYMOUS_ADMIN=true)")
+            return _unauthorized(
+                "admin operations need a bearer token with the admin role, also with "
+                "authentication off (or set BRAIN_ANONYMOUS_ADMIN=true)"
+            )
         return None  # anonymous local use (minimal profile)
     if permission not in permissions_of(identity.roles):
         roles = ", ".join(sorted(identity.roles)) or "none"
@@ -144,13 +146,20 @@ def check_config(settings: Settings) -> None:
     if settings.auth_required and not (settings.jwt_secret or settings.jwt_public_key or settings.jwt_jwks_file):
         raise ConfigError(
             f"BRAIN_AUTH_REQUIRED is on (profile {settings.profile}) but no token key is configured: "
-            "set BRAIN_JWT_SECRET, BRAIN_JWT_PUBLIC_KEY or BRAIN_JWT_JWKS_FILE")
+            "set BRAIN_JWT_SECRET, BRAIN_JWT_PUBLIC_KEY or BRAIN_JWT_JWKS_FILE"
+        )
     if not settings.auth_required:
-        reach = ("every anonymous caller is an ADMIN (BRAIN_ANONYMOUS_ADMIN=true)" if settings.anonymous_admin
-                 else "every anonymous caller may read, submit, cancel and approve missions of tenant 'default'; "
-                      "admin operations still need a token with the admin role")
-        log.warning("AUTHENTICATION IS OFF (profile %s): %s. Set BRAIN_AUTH_REQUIRED=true to require a bearer "
-                    "token.", settings.profile, reach)
+        reach = (
+            "every anonymous caller is an ADMIN (BRAIN_ANONYMOUS_ADMIN=true)"
+            if settings.anonymous_admin
+            else "every anonymous caller may read, submit, cancel and approve missions of tenant 'default'; "
+            "admin operations still need a token with the admin role"
+        )
+        log.warning(
+            "AUTHENTICATION IS OFF (profile %s): %s. Set BRAIN_AUTH_REQUIRED=true to require a bearer token.",
+            settings.profile,
+            reach,
+        )
 
 
 def register_authentication(app: Flask) -> None:
@@ -185,9 +194,11 @@ def document(api: Api) -> None:
     spec = api.spec
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     error = {"application/json": {"schema": "Error"}}
-    for name, text in (("UNAUTHORIZED", "Missing, malformed, expired or wrongly signed bearer token"),
-                       ("FORBIDDEN", "The token's roles lack the permission this needs"),
-                       ("TOO_MANY_REQUESTS", "Rate limited; see Retry-After and X-RateLimit-*")):
+    for name, text in (
+        ("UNAUTHORIZED", "Missing, malformed, expired or wrongly signed bearer token"),
+        ("FORBIDDEN", "The token's roles lack the permission this needs"),
+        ("TOO_MANY_REQUESTS", "Rate limited; see Retry-After and X-RateLimit-*"),
+    ):
         spec.components.response(name, {"description": text, "content": error})
     spec.options["security"] = [{"bearerAuth": []}]
     plugin = _SecurityDocs()

@@ -92,8 +92,12 @@ def handle_unavailable(exc: Exception):
     """The database or Redis is away: 503 with Retry-After (a transaction in flight was rolled back)."""
     what = "database" if isinstance(exc, UNAVAILABLE) else "Redis"
     log.warning("%s unavailable: %s: %s", what, type(exc).__name__, str(exc).strip().splitlines()[0][:300])
-    body = error_body(503, f"The {what} is unavailable right now. Retry after {RETRY_AFTER_S} s; a retry with "
-                           "the same Idempotency-Key is never applied twice.", "dependency_unavailable")
+    body = error_body(
+        503,
+        f"The {what} is unavailable right now. Retry after {RETRY_AFTER_S} s; a retry with "
+        "the same Idempotency-Key is never applied twice.",
+        "dependency_unavailable",
+    )
     return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_S)}
 
 

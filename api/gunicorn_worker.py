@@ -22,10 +22,19 @@ def json_error(status: int, message: str) -> bytes:
     """A complete HTTP/1.1 response in the error shape, closing the connection as gunicorn does."""
     request_id = uuid.uuid4().hex
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    body = json.dumps({"code": status, "status": phrase, "error": ERROR_IDS.get(status, "bad_request"),
-                       "message": message, "request_id": request_id}).encode()
-    head = (f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nX-Request-ID: {request_id}\r\n\r\n")
+    body = json.dumps(
+        {
+            "code": status,
+            "status": phrase,
+            "error": ERROR_IDS.get(status, "bad_request"),
+            "message": message,
+            "request_id": request_id,
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Request-ID: {request_id}\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 

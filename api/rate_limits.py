@@ -37,7 +37,6 @@ ENDPOINT_LIMITS: dict[str, str] = {
 }
 
 
-
 @lru_cache(maxsize=32)
 def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
@@ -99,9 +98,15 @@ def rules_of(settings: Settings) -> Rules:
     return Rules(
         burst=Rule("global", "global-burst", settings.rate_limit_burst, window, client),
         sustained=Rule("global", "global", item.amount * 10, window * 10, client),
-        endpoint={setting: _rule("endpoint", f"endpoint-{setting}", getattr(settings, setting),
-                                 f"too many requests to this endpoint ({setting})")
-                  for setting in sorted(set(ENDPOINT_LIMITS.values()))},
+        endpoint={
+            setting: _rule(
+                "endpoint",
+                f"endpoint-{setting}",
+                getattr(settings, setting),
+                f"too many requests to this endpoint ({setting})",
+            )
+            for setting in sorted(set(ENDPOINT_LIMITS.values()))
+        },
         tenant=_rule("tenant", "tenant", settings.rate_limit_tenant, "too many requests from this tenant"),
         user=_rule("user", "user", settings.rate_limit_user, "too many requests from this user"),
     )
@@ -179,9 +184,13 @@ def hit(client: redis.Redis, found: list[tuple[Rule, str]]) -> Verdict:
     args = [n for rule, _ in found for n in (rule.amount, rule.window_s * 1000)]
     breached, least, remaining, reset_ms, retry_ms = script(client, _HIT)(keys=keys, args=args)
     rule = found[least - 1][0]
-    return Verdict(breached=found[breached - 1][0] if breached else None, limit=rule.amount,
-                   remaining=max(int(remaining), 0), reset_at=math.ceil(time.time() + int(reset_ms) / 1000),
-                   retry_after=math.ceil(int(retry_ms) / 1000))
+    return Verdict(
+        breached=found[breached - 1][0] if breached else None,
+        limit=rule.amount,
+        remaining=max(int(remaining), 0),
+        reset_at=math.ceil(time.time() + int(reset_ms) / 1000),
+        retry_after=math.ceil(int(retry_ms) / 1000),
+    )
 
 
 def _limit():

@@ -12,8 +12,10 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 # Swagger UI (/api/docs) loads its scripts and styles from this origin (api/docs/, vendored from
 # the swagger-ui-bundle package) and fetches /api/openapi.json; no inline script. Its React views
 # set inline style attributes, hence 'unsafe-inline' for styles only.
-DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+)
 DOCS_PATH = "/api/docs"
 
 STATIC_HEADERS = {
@@ -21,14 +23,13 @@ STATIC_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                          "microphone=(), payment=(), usb=(), interest-cohort=()",
+    "microphone=(), payment=(), usb=(), interest-cohort=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, Last-Event-ID"
-CORS_EXPOSE = ("Location, Retry-After, X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, "
-               "X-RateLimit-Reset")
+CORS_EXPOSE = "Location, Retry-After, X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 
 
 def _over_tls() -> bool:

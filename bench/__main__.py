@@ -22,10 +22,24 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 # quick: under 3 minutes; full: under 15 (without --soak).
 PLANS = {
-    "quick": {"enqueue_s": 5, "e2e_count": 1000, "ramp_stage_s": 4, "scale_s": 4, "backlog": 10_000,
-              "table_rows": 10_000, "decisions": 20_000},
-    "full": {"enqueue_s": 15, "e2e_count": 5000, "ramp_stage_s": 10, "scale_s": 10, "backlog": 50_000,
-             "table_rows": 100_000, "decisions": 50_000},
+    "quick": {
+        "enqueue_s": 5,
+        "e2e_count": 1000,
+        "ramp_stage_s": 4,
+        "scale_s": 4,
+        "backlog": 10_000,
+        "table_rows": 10_000,
+        "decisions": 20_000,
+    },
+    "full": {
+        "enqueue_s": 15,
+        "e2e_count": 5000,
+        "ramp_stage_s": 10,
+        "scale_s": 10,
+        "backlog": 50_000,
+        "table_rows": 100_000,
+        "decisions": 50_000,
+    },
 }
 
 
@@ -39,11 +53,22 @@ def _key_value(item: str) -> tuple[str, str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter runs and smaller data (< 3 minutes)")
-    parser.add_argument("--soak", type=float, default=0, metavar="SECONDS",
-                        help="also run the soak scenario for SECONDS (not part of --quick)")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="also run the soak scenario for SECONDS (not part of --quick)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results file (default {DEFAULT_OUT})")
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
-                        help="extra environment for BRAiN's processes (repeatable), e.g. a rate limit")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value,
+        help="extra environment for BRAiN's processes (repeatable), e.g. a rate limit",
+    )
     return parser.parse_args(argv)
 
 
@@ -81,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url: str, peer_url: str) -> int:
     """Run every scenario; returns how many failed (their figures are missing)."""
+
     def e2e() -> None:
         off, off_url = stack.start_api("api-norails", NEURORAIL_PHASE="0")
         try:
@@ -94,8 +120,10 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
         ("enqueue", lambda: http_scenarios.enqueue(stack, res, api_url, peer_url, plan["enqueue_s"])),
         ("end to end", e2e),
         ("seed load ramp", lambda: http_scenarios.ramp(stack, res, api_url, peer_url, plan["ramp_stage_s"])),
-        ("scale", lambda: http_scenarios.scale(stack, res, api_url, plan["scale_s"], plan["backlog"],
-                                               plan["table_rows"])),
+        (
+            "scale",
+            lambda: http_scenarios.scale(stack, res, api_url, plan["scale_s"], plan["backlog"], plan["table_rows"]),
+        ),
         ("governor", lambda: worker_scenarios.governor(stack, res, plan["decisions"])),
     ]
     if soak_s > 0:

@@ -23,15 +23,20 @@ def _record(res: Results, prefix: str, r: wrk.WrkResult) -> None:
     res.add(f"{prefix}.p50", r.p50_ms, "ms")
     res.add(f"{prefix}.p95", r.p95_ms, "ms")
     res.add(f"{prefix}.p99", r.p99_ms, "ms")
-    res.add(f"{prefix}.errors", r.errors, "count",
-            note=f"{r.non_2xx} non-2xx answers {r.statuses or ''}, {r.errors - r.non_2xx} socket errors")
+    res.add(
+        f"{prefix}.errors",
+        r.errors,
+        "count",
+        note=f"{r.non_2xx} non-2xx answers {r.statuses or ''}, {r.errors - r.non_2xx} socket errors",
+    )
 
 
 def enqueue(stack: Stack, res: Results, brain_url: str, peer_url: str, seconds: float) -> None:
     """32 connections POSTing for `seconds`, BRAiN then the peer; no workers consume meanwhile."""
     stack.clear_queues()
-    brain = wrk.run(f"{brain_url}/api/missions", "post", connections=32, seconds=seconds,
-                    env=_post_env(stack, BRAIN_BODY))
+    brain = wrk.run(
+        f"{brain_url}/api/missions", "post", connections=32, seconds=seconds, env=_post_env(stack, BRAIN_BODY)
+    )
     _record(res, "enqueue.brain", brain)
     stack.clear_queues()
     peer = wrk.run(f"{peer_url}/enqueue", "post", connections=32, seconds=seconds, env=_post_env(stack, PEER_BODY))
@@ -44,8 +49,10 @@ def enqueue(stack: Stack, res: Results, brain_url: str, peer_url: str, seconds: 
 def ramp(stack: Stack, res: Results, brain_url: str, peer_url: str, stage_s: float) -> None:
     """The seed load profile: 10 → 50 → 100 concurrent users submitting missions."""
     for users in (10, 50, 100):
-        for who, url, body in (("brain", f"{brain_url}/api/missions", BRAIN_BODY),
-                               ("peer", f"{peer_url}/enqueue", PEER_BODY)):
+        for who, url, body in (
+            ("brain", f"{brain_url}/api/missions", BRAIN_BODY),
+            ("peer", f"{peer_url}/enqueue", PEER_BODY),
+        ):
             stack.clear_queues()
             r = wrk.run(url, "post", connections=users, seconds=stage_s, env=_post_env(stack, body))
             res.add(f"ramp.u{users}.{who}.rps", r.rps, "req/s")
@@ -72,13 +79,22 @@ def scale(stack: Stack, res: Results, brain_url: str, seconds: float, backlog: i
     with open(ids_file, "w") as fh:
         fh.write("\n".join(row[0] for row in stack.sql("SELECT id::text FROM missions ORDER BY random() LIMIT 2000")))
     note = f"{total} missions in the table, {READ_CONNECTIONS} connections"
-    by_id = wrk.run(brain_url, "get_ids", connections=READ_CONNECTIONS, seconds=seconds,
-                    env={"BENCH_TOKEN": stack.token, "BENCH_IDS_FILE": ids_file,
-                         "BENCH_PATH_PREFIX": "/api/missions/"})
+    by_id = wrk.run(
+        brain_url,
+        "get_ids",
+        connections=READ_CONNECTIONS,
+        seconds=seconds,
+        env={"BENCH_TOKEN": stack.token, "BENCH_IDS_FILE": ids_file, "BENCH_PATH_PREFIX": "/api/missions/"},
+    )
     res.add("scale.get_by_id.p95", by_id.p95_ms, "ms", note=note)
     res.add("scale.get_by_id.errors", by_id.errors, "count")
-    page = wrk.run(f"{brain_url}/api/missions", "get", connections=READ_CONNECTIONS, seconds=seconds,
-                   env={"BENCH_TOKEN": stack.token})
+    page = wrk.run(
+        f"{brain_url}/api/missions",
+        "get",
+        connections=READ_CONNECTIONS,
+        seconds=seconds,
+        env={"BENCH_TOKEN": stack.token},
+    )
     res.add("scale.list_first_page.p95", page.p95_ms, "ms", note=note)
     res.add("scale.list_first_page.errors", page.errors, "count")
     res.add("scale.table_rows", total, "rows")

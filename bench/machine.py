@@ -21,8 +21,9 @@ def _version(dist: str) -> str | None:
 
 def facts(stack: Stack) -> dict[str, Any]:
     wrk_v = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     return {
         "cores": os.cpu_count(),
         "loadavg_at_start": os.getloadavg(),

@@ -17,7 +17,7 @@ _COLUMNS = {
     "tenant": "'default'",
     "name": "'seed'",
     "agent": "'echo'",
-    "payload": "'{{\"msg\": \"hello\"}}'::json",
+    "payload": '\'{{"msg": "hello"}}\'::json',
     "priority": "'NORMAL'",
     "status": "'{status}'",
     "attempts": "{attempts}",
@@ -35,15 +35,16 @@ _COLUMNS = {
 
 
 def _insert(stack: Stack, count: int, status: str) -> list[str]:
-    existing = {row[0] for row in stack.sql(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'missions'")}
+    existing = {
+        row[0] for row in stack.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'missions'")
+    }
     finished = status != "queued"
     values = {
         "status": status,
         "attempts": 1 if finished else 0,
         "started": "now() - interval '1 day' + (g * interval '1 millisecond')" if finished else "NULL",
         "finished": "now() - interval '1 day' + (g * interval '2 millisecond')" if finished else "NULL",
-        "result": "'{\"msg\": \"hello\"}'::json" if finished else "NULL",
+        "result": '\'{"msg": "hello"}\'::json' if finished else "NULL",
     }
     cols = [c for c in _COLUMNS if c in existing]
     exprs = [_COLUMNS[c].format(**values) for c in cols]
@@ -67,15 +68,28 @@ def queued_copies(stack: Stack, count: int, name: str | None = None) -> int:
         raise RuntimeError("no BRAiN message in the broker to copy")
     template = json.loads(broker.lindex(key, 0))
     source = template["headers"]["id"]
-    cols = [row[0] for row in stack.sql(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'missions' ORDER BY ordinal_position")]
-    exprs = {"id": "gen_random_uuid()", "name": "coalesce(%s, name)", "created_at": "now()", "dispatched_at": "now()",
-             "idempotency_key": "NULL"}
+    cols = [
+        row[0]
+        for row in stack.sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'missions' ORDER BY ordinal_position"
+        )
+    ]
+    exprs = {
+        "id": "gen_random_uuid()",
+        "name": "coalesce(%s, name)",
+        "created_at": "now()",
+        "dispatched_at": "now()",
+        "idempotency_key": "NULL",
+    }
     select_list = ", ".join(exprs.get(c, c) for c in cols)
-    ids = [r[0] for r in stack.sql(
-        f"INSERT INTO missions ({', '.join(cols)}) SELECT {select_list} "
-        f"FROM missions, generate_series(1, %s) AS g WHERE id = %s RETURNING id::text",
-        (name, count, source))]
+    ids = [
+        r[0]
+        for r in stack.sql(
+            f"INSERT INTO missions ({', '.join(cols)}) SELECT {select_list} "
+            f"FROM missions, generate_series(1, %s) AS g WHERE id = %s RETURNING id::text",
+            (name, count, source),
+        )
+    ]
     _args, kwargs, embed = json.loads(base64.b64decode(template["body"]))
     pipe = broker.pipeline(transaction=False)
     for n, mission_id in enumerate(ids, 1):

@@ -17,6 +17,7 @@ import requests
 
 from bench.procs import REPO, Proc, spawn, wait_http, wait_worker_ready
 from brain.dispatch import queue_keys
+from tests.processes import run_brain
 from tests.servers import PostgresServer, RedisServer, free_port, start_postgres, start_redis
 
 BRAIN_BODY = {"name": "bench", "agent": "echo", "payload": {"msg": "hello"}}
@@ -49,32 +50,35 @@ class Stack:
         rs = start_redis()
         data_dir = tempfile.mkdtemp(prefix="brain-bench-", dir="/tmp")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN_", "PROMETHEUS_", "NEURORAIL_"))}
-        env.update({
-            "BRAIN_PROFILE": "standard",
-            "BRAIN_DATA_DIR": data_dir,
-            "BRAIN_DATABASE_URL": pg.url,
-            "BRAIN_REDIS_URL": rs.url,
-            "BRAIN_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),
-            "PEER_REDIS_URL": f"redis://127.0.0.1:{rs.port}/{PEER_DB}",
-            **UNTHROTTLED,
-            **(extra_env or {}),
-        })
+        env.update(
+            {
+                "BRAIN_PROFILE": "standard",
+                "BRAIN_DATA_DIR": data_dir,
+                "BRAIN_DATABASE_URL": pg.url,
+                "BRAIN_REDIS_URL": rs.url,
+                "BRAIN_LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(REPO),
+                "PEER_REDIS_URL": f"redis://127.0.0.1:{rs.port}/{PEER_DB}",
+                **UNTHROTTLED,
+                **(extra_env or {}),
+            }
+        )
         stack = cls(pg=pg, redis_server=rs, data_dir=data_dir, env=env)
         stack.brain("db", "upgrade")
         stack._setup_auth()
         return stack
 
     def brain(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "brain.cli", *args], cwd=REPO, env=env or self.env,
-                              capture_output=True, text=True, check=check, timeout=120)
+        return run_brain(*args, env=env or self.env, check=check)
 
     def _setup_auth(self) -> None:
         """Mint a token with `brain token issue` when that exists; else run with auth off (and say so)."""
         self.env.setdefault("BRAIN_JWT_SECRET", secrets.token_hex(32))
         if self.brain("token", "issue", "--help", check=False).returncode == 0:
-            for args in (("token", "issue", "--sub", "bench", "--role", "operator", "--ttl", "1d"),
-                         ("token", "issue", "--sub", "bench")):
+            for args in (
+                ("token", "issue", "--sub", "bench", "--role", "operator", "--ttl", "1d"),
+                ("token", "issue", "--sub", "bench"),
+            ):
                 done = self.brain(*args, check=False)
                 lines = [ln.strip() for ln in done.stdout.splitlines() if ln.strip()]
                 if done.returncode == 0 and lines:
@@ -109,8 +113,7 @@ class Stack:
 
     def start_worker(self, name: str = "worker", concurrency: int = 2, **overrides: str) -> Proc:
         env = {**self.env, "BRAIN_WORKER_METRICS_PORT": str(free_port()), **overrides}
-        args = [sys.executable, "-m", "brain.cli", "worker", "-P", "prefork", "-c", str(concurrency),
-                "-n", f"{name}@%h", "-l", "info", "--without-mingle", "--without-gossip"]
+        args = [sys.executable, "-m", "brain.cli", *_worker_args(concurrency, name)]
         proc = spawn(name, args, env, self.data_dir)
         self.procs.append(proc)
         wait_worker_ready(proc)
@@ -127,8 +130,7 @@ class Stack:
         return proc, url
 
     def start_peer_worker(self, concurrency: int = 2) -> Proc:
-        args = [sys.executable, "-m", "celery", "-A", "bench.peer.tasks", "worker", "-P", "prefork",
-                "-c", str(concurrency), "-n", "peer@%h", "-l", "info", "--without-mingle", "--without-gossip"]
+        args = [sys.executable, "-m", "celery", "-A", "bench.peer.tasks", *_worker_args(concurrency, "peer")]
         proc = spawn("peer-worker", args, self.env, self.data_dir)
         self.procs.append(proc)
         wait_worker_ready(proc)
@@ -171,3 +173,20 @@ class Stack:
 
         with ThreadPoolExecutor(threads) as pool:
             return sum(pool.map(post, per))
+
+
+def _worker_args(concurrency: int, name: str) -> list[str]:
+    """The same worker options for BRAiN and the peer, so the comparison is like for like."""
+    return [
+        "worker",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "-l",
+        "info",
+        "--without-mingle",
+        "--without-gossip",
+    ]

@@ -23,37 +23,98 @@ class Row:
 _OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, "==": operator.eq}
 
 ROWS = (
-    Row("enqueue req/s (32 conns)", "enqueue.brain.rps", "enqueue.peer.rps", "enqueue.rps_ratio",
-        "enqueue.rps_ratio", ">=", 70, "≥ 70% of peer"),
+    Row(
+        "enqueue req/s (32 conns)",
+        "enqueue.brain.rps",
+        "enqueue.peer.rps",
+        "enqueue.rps_ratio",
+        "enqueue.rps_ratio",
+        ">=",
+        70,
+        "≥ 70% of peer",
+    ),
     Row("enqueue p50 ms", "enqueue.brain.p50", "enqueue.peer.p50"),
-    Row("enqueue p95 ms", "enqueue.brain.p95", "enqueue.peer.p95", "enqueue.p95_ratio",
-        "enqueue.brain.p95", "<=", 50, "≤ 50 ms"),
+    Row(
+        "enqueue p95 ms",
+        "enqueue.brain.p95",
+        "enqueue.peer.p95",
+        "enqueue.p95_ratio",
+        "enqueue.brain.p95",
+        "<=",
+        50,
+        "≤ 50 ms",
+    ),
     Row("enqueue p99 ms", "enqueue.brain.p99", "enqueue.peer.p99"),
-    Row("enqueue errors", "enqueue.brain.errors", "enqueue.peer.errors", None,
-        "enqueue.brain.errors", "==", 0, "0"),
-    Row("e2e missions/s, rails enforcing", "e2e.brain_rails.missions_per_s", "e2e.peer.missions_per_s",
-        "e2e.rails_ratio", "e2e.rails_ratio", ">=", 60, "≥ 60% of peer"),
-    Row("e2e missions/s, rails off", "e2e.brain_norails.missions_per_s", "e2e.peer.missions_per_s",
-        "e2e.norails_ratio", "e2e.norails_ratio", ">=", 70, "≥ 70% of peer"),
+    Row("enqueue errors", "enqueue.brain.errors", "enqueue.peer.errors", None, "enqueue.brain.errors", "==", 0, "0"),
+    Row(
+        "e2e missions/s, rails enforcing",
+        "e2e.brain_rails.missions_per_s",
+        "e2e.peer.missions_per_s",
+        "e2e.rails_ratio",
+        "e2e.rails_ratio",
+        ">=",
+        60,
+        "≥ 60% of peer",
+    ),
+    Row(
+        "e2e missions/s, rails off",
+        "e2e.brain_norails.missions_per_s",
+        "e2e.peer.missions_per_s",
+        "e2e.norails_ratio",
+        "e2e.norails_ratio",
+        ">=",
+        70,
+        "≥ 70% of peer",
+    ),
     Row("e2e rails cost %", "e2e.rails_cost", None, None, "e2e.rails_cost", "<=", 15, "≤ 15%"),
     Row("ramp 10 users p95 ms", "ramp.u10.brain.p95", "ramp.u10.peer.p95"),
     Row("ramp 50 users p95 ms", "ramp.u50.brain.p95", "ramp.u50.peer.p95"),
-    Row("ramp 100 users p95 ms", "ramp.u100.brain.p95", "ramp.u100.peer.p95", None,
-        "ramp.u100.brain.p95", "<", 150, "< 150 ms"),
-    Row("ramp 100 users error %", "ramp.u100.brain.error_rate", "ramp.u100.peer.error_rate", None,
-        "ramp.u100.brain.error_rate", "<", 0.1, "< 0.1%"),
+    Row(
+        "ramp 100 users p95 ms",
+        "ramp.u100.brain.p95",
+        "ramp.u100.peer.p95",
+        None,
+        "ramp.u100.brain.p95",
+        "<",
+        150,
+        "< 150 ms",
+    ),
+    Row(
+        "ramp 100 users error %",
+        "ramp.u100.brain.error_rate",
+        "ramp.u100.peer.error_rate",
+        None,
+        "ramp.u100.brain.error_rate",
+        "<",
+        0.1,
+        "< 0.1%",
+    ),
     Row("enqueue p95 ms, empty queue", "scale.enqueue_empty.p95"),
-    Row("enqueue p95 ms, backlog queued", "scale.enqueue_backlog.p95", None, "scale.enqueue_backlog.p95_ratio",
-        "scale.enqueue_backlog.p95_ratio", "<=", 1.2, "≤ 1.2x empty"),
-    Row("GET /api/missions/{id} p95 ms", "scale.get_by_id.p95", None, None,
-        "scale.get_by_id.p95", "<", 10, "< 10 ms"),
-    Row("list first page p95 ms", "scale.list_first_page.p95", None, None,
-        "scale.list_first_page.p95", "<", 20, "< 20 ms"),
+    Row(
+        "enqueue p95 ms, backlog queued",
+        "scale.enqueue_backlog.p95",
+        None,
+        "scale.enqueue_backlog.p95_ratio",
+        "scale.enqueue_backlog.p95_ratio",
+        "<=",
+        1.2,
+        "≤ 1.2x empty",
+    ),
+    Row("GET /api/missions/{id} p95 ms", "scale.get_by_id.p95", None, None, "scale.get_by_id.p95", "<", 10, "< 10 ms"),
+    Row(
+        "list first page p95 ms",
+        "scale.list_first_page.p95",
+        None,
+        None,
+        "scale.list_first_page.p95",
+        "<",
+        20,
+        "< 20 ms",
+    ),
     Row("governor cache hit rate %", "governor.cache_hit_rate"),
     Row("governor cached decision p95 ms", "governor.cached_decision_p95"),
     Row("soak API RSS growth %", "soak.api.rss_growth", None, None, "soak.api.rss_growth", "<", 10, "< 10%"),
-    Row("soak worker RSS growth %", "soak.worker.rss_growth", None, None, "soak.worker.rss_growth", "<", 10,
-        "< 10%"),
+    Row("soak worker RSS growth %", "soak.worker.rss_growth", None, None, "soak.worker.rss_growth", "<", 10, "< 10%"),
 )
 
 
@@ -69,6 +130,7 @@ def met(row: Row, figures: dict[str, Figure]) -> str:
 
 def table(figures: dict[str, Figure]) -> str:
     """The markdown results table for bench/README.md."""
+
     def cell(name: str | None) -> str:
         if not name or name not in figures:
             return "—"
@@ -78,6 +140,8 @@ def table(figures: dict[str, Figure]) -> str:
 
     lines = ["| figure | BRAiN | peer | ratio | target | met |", "|---|---|---|---|---|---|"]
     for row in ROWS:
-        lines.append(f"| {row.label} | {cell(row.brain)} | {cell(row.peer)} | {cell(row.ratio)} | "
-                     f"{row.target} | {met(row, figures)} |")
+        lines.append(
+            f"| {row.label} | {cell(row.brain)} | {cell(row.peer)} | {cell(row.ratio)} | "
+            f"{row.target} | {met(row, figures)} |"
+        )
     return "\n".join(lines)

@@ -31,13 +31,19 @@ def e2e_drain(stack: Stack, label: str, phase: int, count: int, api_url: str) ->
     worker = stack.start_worker(name=f"worker-{label}", NEURORAIL_PHASE=str(phase))
     done_sql = "SELECT count(*) FROM missions WHERE name = %s AND finished_at IS NOT NULL"
     try:
-        wait_for(lambda: stack.sql(done_sql, (name,))[0][0] >= accepted, _drain_timeout(count),
-                 interval=0.5, what=f"{accepted} {label} missions to finish")
+        wait_for(
+            lambda: stack.sql(done_sql, (name,))[0][0] >= accepted,
+            _drain_timeout(count),
+            interval=0.5,
+            what=f"{accepted} {label} missions to finish",
+        )
     finally:
         worker.stop()
     n, ok, first, last = stack.sql(
         "SELECT count(*), count(*) FILTER (WHERE status = 'succeeded'), min(started_at), max(finished_at) "
-        "FROM missions WHERE name = %s AND finished_at IS NOT NULL", (name,))[0]
+        "FROM missions WHERE name = %s AND finished_at IS NOT NULL",
+        (name,),
+    )[0]
     seconds = (last - first).total_seconds()
     return (n / seconds if seconds > 0 else None), f"{n} finished ({ok} succeeded) of {accepted}"
 
@@ -55,8 +61,12 @@ def e2e_brain(stack: Stack, res: Results, count: int, api_url: str, off_url: str
     for label, phase in (("rails", 2), ("norails", 0)):
         rates = [rate for rate, _ in runs[label] if rate is not None]
         notes = "; ".join(f"{_fmt(rate)}/s: {note}" for rate, note in runs[label])
-        res.add(f"e2e.brain_{label}.missions_per_s", max(rates) if rates else None, "missions/s",
-                note=f"best of {rounds}, NEURORAIL_PHASE={phase}: {notes}")
+        res.add(
+            f"e2e.brain_{label}.missions_per_s",
+            max(rates) if rates else None,
+            "missions/s",
+            note=f"best of {rounds}, NEURORAIL_PHASE={phase}: {notes}",
+        )
 
 
 def _fmt(rate: float | None) -> str:
@@ -67,8 +77,12 @@ def e2e_peer(stack: Stack, res: Results, count: int, peer_url: str, rounds: int 
     """The peer's drain, timed by its no-op task's own timestamps; best of `rounds` like BRAiN's."""
     runs = [_peer_drain(stack, count, peer_url) for _ in range(rounds)]
     rates = [rate for rate, _ in runs if rate is not None]
-    res.add("e2e.peer.missions_per_s", max(rates) if rates else None, "missions/s",
-            note=f"best of {rounds}: " + "; ".join(f"{_fmt(rate)}/s: {note}" for rate, note in runs))
+    res.add(
+        "e2e.peer.missions_per_s",
+        max(rates) if rates else None,
+        "missions/s",
+        note=f"best of {rounds}: " + "; ".join(f"{_fmt(rate)}/s: {note}" for rate, note in runs),
+    )
 
 
 def _peer_drain(stack: Stack, count: int, peer_url: str) -> tuple[float | None, str]:
@@ -78,8 +92,12 @@ def _peer_drain(stack: Stack, count: int, peer_url: str) -> tuple[float | None, 
     accepted = stack.submit_many(peer_url, "/enqueue", {"msg": "hello"}, count)
     worker = stack.start_peer_worker()
     try:
-        wait_for(lambda: peer.llen("peer:done") >= accepted, _drain_timeout(count),
-                 interval=0.5, what=f"{accepted} peer tasks to finish")
+        wait_for(
+            lambda: peer.llen("peer:done") >= accepted,
+            _drain_timeout(count),
+            interval=0.5,
+            what=f"{accepted} peer tasks to finish",
+        )
     finally:
         worker.stop()
     spans = [tuple(map(float, raw.split())) for raw in peer.lrange("peer:done", 0, -1)]
@@ -102,8 +120,14 @@ def governor(stack: Stack, res: Results, decisions: int) -> None:
         res.add("governor.cache_hit_rate", None, "%", note="brain.governance not present yet")
         res.add("governor.cached_decision_p95", None, "ms", note="brain.governance not present yet")
         return
-    done = subprocess.run([sys.executable, "-m", "bench.governor_probe", str(decisions)], cwd=REPO, env=stack.env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.governor_probe", str(decisions)],
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         note = f"probe failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
         res.add("governor.cache_hit_rate", None, "%", note=note)
@@ -123,8 +147,11 @@ def soak(stack: Stack, res: Results, seconds: float, api_proc, api_url: str) -> 
     warm = min(30.0, seconds / 10)
     box: dict = {}
     env = {"BENCH_BODY": json.dumps(BRAIN_BODY), "BENCH_TOKEN": stack.token}
-    load = threading.Thread(target=lambda: box.update(r=wrk.run(
-        f"{api_url}/api/missions", "post", connections=8, seconds=seconds + warm, env=env)))
+    load = threading.Thread(
+        target=lambda: box.update(
+            r=wrk.run(f"{api_url}/api/missions", "post", connections=8, seconds=seconds + warm, env=env)
+        )
+    )
     load.start()
     time.sleep(warm)  # measure after imports and pools have warmed up
     api_start, worker_start = api_proc.rss_mb(), worker.rss_mb()
@@ -135,8 +162,12 @@ def soak(stack: Stack, res: Results, seconds: float, api_proc, api_url: str) -> 
     for who, start, end in (("api", api_start, api_end), ("worker", worker_start, worker_end)):
         res.add(f"soak.{who}.rss_start", start, "MiB")
         res.add(f"soak.{who}.rss_end", end, "MiB")
-        res.add(f"soak.{who}.rss_growth", (end / start - 1) * 100 if start else None, "%",
-                note=f"over {seconds:.0f} s of steady load")
+        res.add(
+            f"soak.{who}.rss_growth",
+            (end / start - 1) * 100 if start else None,
+            "%",
+            note=f"over {seconds:.0f} s of steady load",
+        )
     if "r" in box:
         res.add("soak.load.rps", box["r"].rps, "req/s")
         res.add("soak.load.errors", box["r"].errors, "count")

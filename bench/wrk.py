@@ -42,8 +42,12 @@ def ensure_wrk() -> str:
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     found = shutil.which("wrk")
     if not found:
         raise RuntimeError("wrk is not installed and apt-get could not install it")
@@ -104,18 +108,49 @@ def parse_output(output: str) -> WrkResult:
         max_match = re.search(r"Latency\s+\S+\s+\S+\s+([0-9.]+(?:us|ms|s|m))", output)
         max_ms = to_ms(max_match.group(1)) if max_match else pct[99]
         rps = float(rps_match.group(1)) if rps_match else requests / duration_s
-    statuses = {int(k[len("status_"):]): v for k, v in bench.items() if k.startswith("status_")}
-    return WrkResult(requests=requests, duration_s=duration_s, rps=rps, p50_ms=pct[50], p90_ms=pct[90],
-                     p95_ms=pct[95], p99_ms=pct[99], max_ms=max_ms, errors=errors, non_2xx=non_2xx,
-                     statuses=statuses)
+    statuses = {int(k[len("status_") :]): v for k, v in bench.items() if k.startswith("status_")}
+    return WrkResult(
+        requests=requests,
+        duration_s=duration_s,
+        rps=rps,
+        p50_ms=pct[50],
+        p90_ms=pct[90],
+        p95_ms=pct[95],
+        p99_ms=pct[99],
+        max_ms=max_ms,
+        errors=errors,
+        non_2xx=non_2xx,
+        statuses=statuses,
+    )
 
 
-def run(url: str, script: str, *, connections: int, seconds: float, threads: int = 2,
-        env: dict[str, str] | None = None, timeout_s: int = 10) -> WrkResult:
+def run(
+    url: str,
+    script: str,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+    timeout_s: int = 10,
+) -> WrkResult:
     """wrk -c connections for seconds with bench/lua/<script>.lua; raises if wrk fails."""
     threads = max(1, min(threads, connections))
-    args = [ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
-            "--timeout", f"{timeout_s}s", "--latency", "-s", str(LUA_DIR / f"{script}.lua"), url]
+    args = [
+        ensure_wrk(),
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        f"{timeout_s}s",
+        "--latency",
+        "-s",
+        str(LUA_DIR / f"{script}.lua"),
+        url,
+    ]
     full_env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **(env or {})}
     proc = subprocess.run(args, capture_output=True, text=True, env=full_env, timeout=seconds + 60)
     if proc.returncode != 0:

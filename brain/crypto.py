@@ -53,13 +53,15 @@ def keyring(settings: Any = None) -> MultiFernet:
             return _keyring[1]
         keys = [k.strip() for k in (raw or "").split(",") if k.strip()]
         if not keys:
-            raise ConfigError("payload encryption is on but BRAIN_ENCRYPTION_KEYS is empty; "
-                              "generate a key with `brain keys generate`")
+            raise ConfigError(
+                "payload encryption is on but BRAIN_ENCRYPTION_KEYS is empty; generate a key with `brain keys generate`"
+            )
         try:
             ring = MultiFernet([Fernet(k.encode()) for k in keys])
         except ValueError:
-            raise ConfigError("BRAIN_ENCRYPTION_KEYS holds a malformed Fernet key "
-                              "(32 url-safe base64-encoded bytes each)") from None
+            raise ConfigError(
+                "BRAIN_ENCRYPTION_KEYS holds a malformed Fernet key (32 url-safe base64-encoded bytes each)"
+            ) from None
         _keyring = (raw, ring)
         return ring
 
@@ -89,8 +91,10 @@ def decrypt(value: Any, settings: Any = None) -> Any:
     try:
         return json.loads(keyring(settings).decrypt(value[MARKER].encode()))
     except InvalidToken:
-        raise ConfigError("a stored value cannot be decrypted with BRAIN_ENCRYPTION_KEYS "
-                          "(was its key removed before `brain keys rotate`?)") from None
+        raise ConfigError(
+            "a stored value cannot be decrypted with BRAIN_ENCRYPTION_KEYS "
+            "(was its key removed before `brain keys rotate`?)"
+        ) from None
 
 
 def reencrypt(value: Any, settings: Any = None) -> Any:

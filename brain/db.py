@@ -75,8 +75,12 @@ def json_dumps(value) -> str:
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout for SQLite; a sized, metered pool for PG."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               json_serializer=json_dumps, json_deserializer=json_loads)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -103,8 +107,9 @@ def get_engine(url: str) -> Engine:
             _engines[url] = make_engine(url)
             _sessionmakers[url] = sessionmaker(_engines[url], expire_on_commit=False)
             # Same pool; each statement commits by itself, so a read pays no BEGIN/COMMIT round trips.
-            _readers[url] = sessionmaker(_engines[url].execution_options(isolation_level="AUTOCOMMIT"),
-                                         expire_on_commit=False)
+            _readers[url] = sessionmaker(
+                _engines[url].execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
         return _engines[url]
 
 

@@ -36,5 +36,11 @@ class MeteredQueuePool(QueuePool):
 def pool_options() -> dict[str, Any]:
     """create_engine() keywords for a server database, from BRAIN_DB_POOL_* settings."""
     s = get_settings()
-    return {"poolclass": MeteredQueuePool, "pool_size": s.db_pool_size, "max_overflow": s.db_max_overflow,
-            "pool_timeout": s.db_pool_timeout_s, "pool_recycle": s.db_pool_recycle_s, "pool_pre_ping": True}
+    return {
+        "poolclass": MeteredQueuePool,
+        "pool_size": s.db_pool_size,
+        "max_overflow": s.db_max_overflow,
+        "pool_timeout": s.db_pool_timeout_s,
+        "pool_recycle": s.db_pool_recycle_s,
+        "pool_pre_ping": True,
+    }

@@ -56,4 +56,4 @@ def queue_depths(broker: redis.Redis) -> dict[str, int]:
             pipe.llen(key)
     counts = pipe.execute()
     step = len(PRIORITY_STEPS)
-    return {queue: sum(counts[i * step:(i + 1) * step]) for i, queue in enumerate(QUEUES)}
+    return {queue: sum(counts[i * step : (i + 1) * step]) for i, queue in enumerate(QUEUES)}

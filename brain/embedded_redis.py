@@ -64,17 +64,27 @@ def _spawn(path: Path, socket_path: str) -> None:
         os.unlink(socket_path)
     args = [
         redis_server_binary(),
-        "--port", "0",
-        "--unixsocket", socket_path,
-        "--unixsocketperm", "700",
-        "--dir", str(path),
-        "--daemonize", "yes",
-        "--pidfile", str(path / "redis.pid"),
-        "--logfile", str(path / "redis.log"),
+        "--port",
+        "0",
+        "--unixsocket",
+        socket_path,
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(path),
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(path / "redis.pid"),
+        "--logfile",
+        str(path / "redis.log"),
         # The broker queue is mission data: keep it across restarts.
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
     ]
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10

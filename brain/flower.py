@@ -19,8 +19,11 @@ def password(settings: Settings) -> str:
         return settings.flower_password
     if _generated is None:
         _generated = secrets.token_urlsafe(18)
-        print(f"brain flower: BRAIN_FLOWER_PASSWORD is not set; this run's login is "
-              f"{settings.flower_user} / {_generated}", file=sys.stderr)
+        print(
+            f"brain flower: BRAIN_FLOWER_PASSWORD is not set; this run's login is "
+            f"{settings.flower_user} / {_generated}",
+            file=sys.stderr,
+        )
     return _generated
 
 

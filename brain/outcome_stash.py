@@ -44,8 +44,14 @@ class Record:
 
     def mission(self) -> Mission:
         """A transient mission with what the state changes and the publisher read."""
-        return Mission(id=uuid.UUID(self.mission_id), attempts=self.attempt, tenant=self.tenant, agent=self.agent,
-                       priority=self.priority, timeout_s=self.timeout_s)
+        return Mission(
+            id=uuid.UUID(self.mission_id),
+            attempts=self.attempt,
+            tenant=self.tenant,
+            agent=self.agent,
+            priority=self.priority,
+            timeout_s=self.timeout_s,
+        )
 
     def to_json(self) -> str:
         data = asdict(self)

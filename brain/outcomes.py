@@ -33,9 +33,18 @@ def record_of(state: RunState, outcome: Outcome) -> Record:
     usage = None
     if state.ctx is not None:
         usage = {"tokens": state.ctx.usage.tokens, "cost_usd": round(state.ctx.usage.cost_usd, 6)}
-    return Record(mission_id=str(mission.id), attempt=mission.attempts, tenant=mission.tenant, agent=mission.agent,
-                  priority=mission.priority, timeout_s=mission.timeout_s, outcome=outcome, usage=usage,
-                  would_have=list(state.would_have), events=list(state.events))
+    return Record(
+        mission_id=str(mission.id),
+        attempt=mission.attempts,
+        tenant=mission.tenant,
+        agent=mission.agent,
+        priority=mission.priority,
+        timeout_s=mission.timeout_s,
+        outcome=outcome,
+        usage=usage,
+        would_have=list(state.would_have),
+        events=list(state.events),
+    )
 
 
 def persist(state: RunState, outcome: Outcome) -> None:
@@ -51,8 +60,11 @@ def persist(state: RunState, outcome: Outcome) -> None:
             if time.monotonic() + delay > deadline:
                 # Stashed before the caller releases the lease, so the sweeper finds it first.
                 outcome_stash.put(state.redis, record)
-                log.warning("database unavailable (%s); outcome of mission %s stashed for the sweeper",
-                            type(exc).__name__, record.mission_id)
+                log.warning(
+                    "database unavailable (%s); outcome of mission %s stashed for the sweeper",
+                    type(exc).__name__,
+                    record.mission_id,
+                )
                 return
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -70,12 +82,19 @@ def write(settings: Settings, record: Record) -> bool:
             moved = execution.defer(session, mission, outcome.deferred_until, record.would_have)
             delay = max(0.0, (outcome.deferred_until - utcnow()).total_seconds())
         elif outcome.retry_in is not None:
-            moved = execution.retry(session, mission, outcome.error, record.usage, record.would_have,
-                                    outcome.retry_in)
+            moved = execution.retry(session, mission, outcome.error, record.usage, record.would_have, outcome.retry_in)
             delay = outcome.retry_in
         else:
-            moved = execution.finish(session, mission, outcome.status, result=outcome.result, error=outcome.error,
-                                     attempt=record.attempt, usage=record.usage, would_have=record.would_have)
+            moved = execution.finish(
+                session,
+                mission,
+                outcome.status,
+                result=outcome.result,
+                error=outcome.error,
+                attempt=record.attempt,
+                usage=record.usage,
+                would_have=record.would_have,
+            )
         if moved and (outcome.deferred_until is not None or outcome.retry_in is not None):
             publish_after_commit(session, settings, mission, countdown=delay)  # queued again: its next run
         # The rails' decisions happened whether or not this attempt still owns the mission.
@@ -106,4 +125,3 @@ def write_stashed(settings: Settings, client: redis.Redis) -> int:
         after_write(settings, client, record, moved)
         written += 1
     return written
-

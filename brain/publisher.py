@@ -47,8 +47,9 @@ class _Pending:
     reason: str | None
 
 
-def publish_after_commit(session: Session, settings: Settings, mission: Mission, *, countdown: float | None = None,
-                         reason: str | None = None) -> None:
+def publish_after_commit(
+    session: Session, settings: Settings, mission: Mission, *, countdown: float | None = None, reason: str | None = None
+) -> None:
     """Send run_mission(mission) once this session's transaction commits.
 
     `reason` (the sweeper's: never_published, message_lost) counts the message in

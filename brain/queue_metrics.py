@@ -86,8 +86,9 @@ class QueueCollector(Collector):
         for queue, count in queue_depths(self.settings).items():
             depth.add_metric([queue], count)
         yield depth
-        age = GaugeMetricFamily("brain_queue_oldest_age_seconds",
-                                "Age of the oldest mission still waiting to start", labels=["queue"])
+        age = GaugeMetricFamily(
+            "brain_queue_oldest_age_seconds", "Age of the oldest mission still waiting to start", labels=["queue"]
+        )
         age.add_metric([MISSION_QUEUE], oldest_queued_age(self.settings))
         yield age
 

@@ -54,7 +54,8 @@ def observe_claim(mission: Mission) -> None:
     queued_at = mission.dispatched_at or mission.created_at
     if queued_at and mission.started_at:
         metrics.MISSION_QUEUE_WAIT.labels(mission.agent).observe(
-            max(0.0, (mission.started_at - queued_at).total_seconds()))
+            max(0.0, (mission.started_at - queued_at).total_seconds())
+        )
     bind_log_context(mission_id=mission.id, tenant=mission.tenant, agent=mission.agent)
 
 
@@ -132,7 +133,10 @@ def _run_chain(state: RunState) -> Outcome:
     outcome.duration_s = time.monotonic() - started
     error = outcome.error
     # A time limit the user set is not the rail's doing; the default one is.
-    outcome.rail_caused = (OverBudget.matches(error) or CircuitOpen.matches(error)
-                           or (TimedOut.matches(error) and not state.mission.timeout_s))
+    outcome.rail_caused = (
+        OverBudget.matches(error)
+        or CircuitOpen.matches(error)
+        or (TimedOut.matches(error) and not state.mission.timeout_s)
+    )
     chain.after_run(state, outcome)
     return outcome

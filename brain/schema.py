@@ -30,7 +30,7 @@ def alembic_config(database_url: str) -> Config:
 
 def _ensure_sqlite_dir(database_url: str) -> None:
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
-        os.makedirs(os.path.dirname(database_url[len("sqlite:///"):]) or ".", exist_ok=True)
+        os.makedirs(os.path.dirname(database_url[len("sqlite:///") :]) or ".", exist_ok=True)
 
 
 @contextmanager
@@ -71,6 +71,5 @@ def require_current(database_url: str) -> None:
     current, head = current_revision(database_url), head_revision()
     if current != head:
         raise SchemaOutOfDate(
-            f"database schema is at {current or 'nothing'}, code needs {head}; "
-            "run `brain db upgrade` first"
+            f"database schema is at {current or 'nothing'}, code needs {head}; run `brain db upgrade` first"
         )

@@ -48,7 +48,7 @@ class VaultConfig:
 
 def parse_reference(ref: str) -> tuple[str, str]:
     """`vault:<path>#<key>` → (path, key)."""
-    body = ref[len(PREFIX):]
+    body = ref[len(PREFIX) :]
     path, sep, key = body.partition("#")
     if not path or not sep or not key:
         raise ConfigError(f"{ref!r} is not a secret reference; write vault:<path>#<key>")
@@ -85,7 +85,8 @@ class VaultBackend:
                 self._client = self._login()
             try:
                 resp = self._client.secrets.kv.v2.read_secret_version(
-                    path=path, mount_point=self.config.mount, raise_on_deleted_version=True)
+                    path=path, mount_point=self.config.mount, raise_on_deleted_version=True
+                )
                 return resp["data"]["data"]
             except hvac.exceptions.Forbidden:
                 # An AppRole token may have expired: log in again once.
@@ -114,8 +115,7 @@ class SecretCache:
             value = self._fetch(ref)
         except Exception as exc:
             if cached:
-                log.warning("refreshing secret %s failed (%s); keeping the cached value", ref,
-                            type(exc).__name__)
+                log.warning("refreshing secret %s failed (%s); keeping the cached value", ref, type(exc).__name__)
                 return cached[0]
             raise
         with self._lock:
@@ -150,8 +150,8 @@ def resolve_reference(setting: str, env_name: str, ref: str, env: Mapping[str, s
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read is a start-up error
         raise ConfigError(
-            f"cannot read {env_name} from Vault at {config.addr or '(BRAIN_VAULT_ADDR unset)'} "
-            f"({ref}): {_reason(exc)}") from None
+            f"cannot read {env_name} from Vault at {config.addr or '(BRAIN_VAULT_ADDR unset)'} ({ref}): {_reason(exc)}"
+        ) from None
     REFERENCES[setting] = ref
     _CONFIGS[setting] = config
     return value
@@ -172,9 +172,15 @@ def check_backend(settings: Any) -> None:
     """With BRAIN_SECRETS_BACKEND=vault, fail start-up unless Vault answers and the login works."""
     if settings.secrets_backend != "vault":
         return
-    config = VaultConfig(settings.vault_addr, settings.vault_token, settings.vault_role_id,
-                         settings.vault_secret_id, settings.vault_mount, settings.vault_namespace,
-                         settings.secrets_ttl_s)
+    config = VaultConfig(
+        settings.vault_addr,
+        settings.vault_token,
+        settings.vault_role_id,
+        settings.vault_secret_id,
+        settings.vault_mount,
+        settings.vault_namespace,
+        settings.secrets_ttl_s,
+    )
     try:
         client = cache_for(config).backend._login()
         if not client.is_authenticated():
@@ -182,8 +188,9 @@ def check_backend(settings: Any) -> None:
     except ConfigError as exc:
         raise ConfigError(f"BRAIN_SECRETS_BACKEND=vault: {exc.message}") from None
     except Exception as exc:  # noqa: BLE001
-        raise ConfigError(f"BRAIN_SECRETS_BACKEND=vault but Vault at {config.addr} is unreachable: "
-                          f"{_reason(exc)}") from None
+        raise ConfigError(
+            f"BRAIN_SECRETS_BACKEND=vault but Vault at {config.addr} is unreachable: {_reason(exc)}"
+        ) from None
 
 
 def _reason(exc: Exception) -> str:

@@ -26,7 +26,9 @@ def get_redis(settings: Settings) -> redis.Redis:
         if client is None:
             ensure_embedded(settings)
             client = redis.Redis.from_url(
-                settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                settings.redis_url,
+                socket_timeout=5,
+                socket_connect_timeout=2,
                 health_check_interval=30,
             )
             _clients[settings.redis_url] = client
@@ -56,7 +58,7 @@ def get_broker_redis(settings: Settings) -> redis.Redis:
     """A plain Redis client on the broker (queue depths); same server as state by default."""
     url = settings.broker_url
     if url.startswith("redis+socket://"):
-        url = "unix://" + url[len("redis+socket://"):]
+        url = "unix://" + url[len("redis+socket://") :]
     if url == settings.redis_url:
         return get_redis(settings)
     with _lock:

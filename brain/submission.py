@@ -72,8 +72,15 @@ class Submitted:
         return admission.denied_error(self.mission)
 
 
-def submit(session: Session, settings: Settings, body: dict[str, Any], *, idempotency_key: str | None = None,
-           tenant: str = "default", actor: str | None = None) -> Submitted:
+def submit(
+    session: Session,
+    settings: Settings,
+    body: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    tenant: str = "default",
+    actor: str | None = None,
+) -> Submitted:
     """Validate a raw body (as any caller but the API sends it), then `submit_loaded`."""
     found = problems(body)
     if found:
@@ -86,8 +93,15 @@ def submit(session: Session, settings: Settings, body: dict[str, Any], *, idempo
     return submit_loaded(session, settings, loaded, idempotency_key=idempotency_key, tenant=tenant, actor=actor)
 
 
-def submit_loaded(session: Session, settings: Settings, body: dict[str, Any], *,
-                  idempotency_key: str | None = None, tenant: str = "default", actor: str | None = None) -> Submitted:
+def submit_loaded(
+    session: Session,
+    settings: Settings,
+    body: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    tenant: str = "default",
+    actor: str | None = None,
+) -> Submitted:
     """Store a body already loaded by MissionSubmission (the API's schema): queued, held, or denied."""
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-255 characters."], "headers")
@@ -112,8 +126,14 @@ def submit_loaded(session: Session, settings: Settings, body: dict[str, Any], *,
             if existing is None:
                 raise
             return Submitted(_replay(existing, body_hash), created=False)  # a concurrent request won
-    audit.record(session, "mission.created", mission.id, tenant=tenant, actor=actor,
-                 data={"agent": mission.agent, "priority": mission.priority})
+    audit.record(
+        session,
+        "mission.created",
+        mission.id,
+        tenant=tenant,
+        actor=actor,
+        data={"agent": mission.agent, "priority": mission.priority},
+    )
     admission.record(session, settings, mission, decision, actor)
     if mission.status == "queued":
         audit.record(session, "mission.queued", mission.id, tenant=tenant, actor=actor)
@@ -139,8 +159,9 @@ def validate_agent_payload(agent_name: str, payload: dict[str, Any]) -> dict[str
         raise InvalidMission(f"agent {agent_name!r} rejects the payload", "payload", exc.messages) from None
 
 
-def _new_mission(body: dict[str, Any], body_hash: str, idempotency_key: str | None, tenant: str,
-                 actor: str | None) -> Mission:
+def _new_mission(
+    body: dict[str, Any], body_hash: str, idempotency_key: str | None, tenant: str, actor: str | None
+) -> Mission:
     now = utcnow()
     return Mission(
         id=uuid.uuid4(),
@@ -166,9 +187,7 @@ def _new_mission(body: dict[str, Any], body_hash: str, idempotency_key: str | No
 
 
 def _by_idempotency_key(session: Session, tenant: str, key: str) -> Mission | None:
-    return session.scalars(
-        select(Mission).where(Mission.tenant == tenant, Mission.idempotency_key == key)
-    ).first()
+    return session.scalars(select(Mission).where(Mission.tenant == tenant, Mission.idempotency_key == key)).first()
 
 
 def _replay(existing: Mission, body_hash: str) -> Mission:

@@ -86,4 +86,3 @@ class SweepLoop:
         if leading != self.leading:
             log.info("this node %s the sweep leader", "is now" if leading else "is no longer")
         self.leading = leading
-

@@ -118,8 +118,14 @@ def _recover_one(session, settings: Settings, mission) -> int:
         return _end(session, mission, WorkerLost(f"worker lost {mission.attempts} time(s); giving up"))
     agent = get_agent(mission.agent)
     if agent is not None and not agent.idempotent:
-        return _end(session, mission, WorkerLost(f"worker lost during the run; agent {mission.agent!r} is not "
-                                                 "idempotent, so it is not run again (at most once)"))
+        return _end(
+            session,
+            mission,
+            WorkerLost(
+                f"worker lost during the run; agent {mission.agent!r} is not "
+                "idempotent, so it is not run again (at most once)"
+            ),
+        )
     log.warning("mission %s lost its worker (attempt %d); requeueing", mission.id, mission.attempts)
     return int(execution.requeue(session, mission, "worker_lost"))
 

@@ -43,12 +43,14 @@ def mission_limit(settings: Settings, agent_name: str, timeout_s: int | None) ->
 def check_requested(settings: Settings, timeout_s: int | None) -> None:
     """A submitted timeout_s above BRAIN_MAX_TIMEOUT_S is a 422."""
     if timeout_s and timeout_s > settings.max_timeout_s:
-        raise InvalidMission("timeout_s too large", "timeout_s",
-                             [f"Must be at most {settings.max_timeout_s} (BRAIN_MAX_TIMEOUT_S)."])
+        raise InvalidMission(
+            "timeout_s too large", "timeout_s", [f"Must be at most {settings.max_timeout_s} (BRAIN_MAX_TIMEOUT_S)."]
+        )
 
 
-def message_limits(settings: Settings, agent_name: str, timeout_s: int | None,
-                   enforce_default: bool) -> tuple[int, int]:
+def message_limits(
+    settings: Settings, agent_name: str, timeout_s: int | None, enforce_default: bool
+) -> tuple[int, int]:
     """(soft, hard) seconds for a mission's Celery message.
 
     An explicit timeout_s is always enforced. The default limit only when the timeout rail

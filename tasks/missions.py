@@ -19,5 +19,4 @@ def run_mission(self, mission_id: str) -> None:
         execute(settings, mission_id, self.request.hostname or "worker", soft or settings.default_timeout_s)
     except DependencyUnavailable as exc:
         # The claim did not happen, so nothing ran: deliver the message again, backing off.
-        raise self.retry(countdown=min(CLAIM_RETRY_MAX_S, 2 ** self.request.retries), max_retries=None,
-                         exc=exc) from None
+        raise self.retry(countdown=min(CLAIM_RETRY_MAX_S, 2**self.request.retries), max_retries=None, exc=exc) from None

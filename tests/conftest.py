@@ -7,13 +7,11 @@ anything was written under the real ~/.brain (or ~/.gunicorn).
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-import redis
 
 from tests import processes
 
@@ -34,9 +32,7 @@ def _listing(path: Path) -> dict[str, float] | None:
 _HOME_BEFORE = [_listing(path) for path in REAL_HOME_DIRS]
 
 from tests.servers import start_postgres, start_redis  # noqa: E402
-from tests.stack import Stack  # noqa: E402
-
-PROFILES = ("minimal", "standard")
+from tests.stack import PROFILES, make_stack  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,25 +47,6 @@ def redis_server():
     server = start_redis()
     yield server
     server.stop()
-
-
-_redis_dbs = itertools.cycle(range(2, 16))
-
-
-def make_stack(profile: str, request: pytest.FixtureRequest, db_name: str, shared: bool = False,
-               **overrides: str) -> Stack:
-    """A stack on its own database and, on standard, its own emptied Redis db number."""
-    if profile == "standard":
-        pg = request.getfixturevalue("postgres")
-        redis_server = request.getfixturevalue("redis_server")
-        # db 1 belongs to the shared stack; private stacks live one at a time in 2..15.
-        db_index = 1 if shared else next(_redis_dbs)
-        redis.Redis(port=redis_server.port, db=db_index).flushdb()
-        stack = Stack.create(profile, database_url=pg.create_database(db_name),
-                             redis_url=f"redis://127.0.0.1:{redis_server.port}/{db_index}", **overrides)
-    else:
-        stack = Stack.create(profile, **overrides)
-    return stack
 
 
 @pytest.fixture(scope="session", params=PROFILES)

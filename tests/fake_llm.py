@@ -34,11 +34,14 @@ class FakeLLM:
                     self._send(fake.fail_with, {"error": {"message": "provider is sad"}})
                     return
                 last = body["messages"][-1]["content"]
-                self._send(200, {
-                    "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": f"echo: {last}"}}],
-                    "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
-                })
+                self._send(
+                    200,
+                    {
+                        "model": body["model"],
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": f"echo: {last}"}}],
+                        "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
+                    },
+                )
 
             def _send(self, code: int, obj: dict) -> None:
                 data = json.dumps(obj).encode()

@@ -62,7 +62,10 @@ def start_openbao() -> OpenBao:
     log = open(os.path.join(workdir, "bao.log"), "wb")
     proc = subprocess.Popen(
         [bao_binary(), "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, "HOME": workdir},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env={**os.environ, "HOME": workdir},
     )
     addr = f"http://127.0.0.1:{port}"
 

@@ -1,4 +1,4 @@
-"""Every process this test run starts carries a marker in its environment, so the run can prove none outlives it.
+"""The processes tests and bench start: a handle on each, and a marker so a run can prove none outlives it.
 
 The marker is inherited by everything the tests start, directly or not: API and worker
 processes, their children, servers they daemonize (the embedded Redis), PostgreSQL.
@@ -7,11 +7,18 @@ processes, their children, servers they daemonize (the embedded Redis), PostgreS
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
+
+REPO = Path(__file__).resolve().parent.parent
 
 MARKER = "BRAINTEST_RUN_ID"  # not BRAIN_*: Stack keeps every variable but BRAIN_* ones
 ROOT = "BRAINTEST_ROOT"
@@ -66,3 +73,72 @@ def describe(proc: psutil.Process) -> str:
         return f"pid {proc.pid}: {' '.join(proc.cmdline())[:200]}"
     except psutil.Error:
         return f"pid {proc.pid}"
+
+
+@dataclass
+class Proc:
+    """A process started in its own session (so its children stop with it), logging to one file."""
+
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if not self.alive():
+            return
+        try:
+            os.killpg(self.popen.pid, sig)
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+        except ProcessLookupError:
+            pass
+
+    def tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def tree(self) -> list[psutil.Process]:
+        """The process and its children (gunicorn workers, prefork pool processes)."""
+        try:
+            root = psutil.Process(self.popen.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss_mb(self) -> float:
+        """Resident memory of the whole process tree, in MiB."""
+        total = 0
+        for proc in self.tree():
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total / 2**20
+
+
+def spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> Proc:
+    """Start `args` from the repository root, appending its output to `log`."""
+    popen = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return Proc(name, popen, log)
+
+
+def run_brain(*args: str, env: dict[str, str], check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run one `brain` CLI command from the repository root and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "brain.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -11,41 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+import redis
 import requests
 
-from tests.processes import scratch_dir
+from tests.processes import REPO, Proc, run_brain, scratch_dir, spawn
 from tests.servers import free_port, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
+# The profiles every end-to-end test runs on (full and enterprise add what standard has no test for).
+PROFILES = ("minimal", "standard")
 # Every stack verifies HS256 tokens with this secret; requests through Stack carry an admin token.
 JWT_SECRET = "brain-e2e-jwt-secret-0123456789abcdef0123456789"
 FINAL = {"succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget"}
-
-
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        if not self.alive():
-            return
-        os.killpg(self.popen.pid, sig)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(5)
-
-    def tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
 
 
 @dataclass
@@ -59,30 +37,33 @@ class Stack:
     api_url: str = ""
 
     @classmethod
-    def create(cls, profile: str, database_url: str | None = None, redis_url: str | None = None,
-               **overrides: str) -> Stack:
+    def create(
+        cls, profile: str, database_url: str | None = None, redis_url: str | None = None, **overrides: str
+    ) -> Stack:
         data_dir = scratch_dir("bt-")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN_", "PROMETHEUS_", "NEURORAIL_"))}
-        env.update({
-            "BRAIN_PROFILE": profile,
-            "BRAIN_DATA_DIR": data_dir,
-            "PYTHONPATH": str(REPO),
-            "BRAIN_AGENT_MODULES": "tests.agents",
-            "BRAIN_LEASE_TTL_S": "3",
-            "BRAIN_SWEEP_INTERVAL_S": "1",
-            "BRAIN_MAX_TIMEOUT_S": "120",
-            "BRAIN_TIME_LIMIT_GRACE_S": "2",
-            "BRAIN_API_WORKERS": "2",
-            "BRAIN_LOG_LEVEL": "INFO",
-            "BRAIN_JWT_SECRET": JWT_SECRET,
-            "BRAIN_API_TOKEN": mint_token("e2e-admin", roles=("admin",), ttl_s=86400),
-            # Limits far above what the suite sends; tests of the limits start their own APIs.
-            "BRAIN_RATE_LIMIT_GLOBAL": "10000/second",
-            "BRAIN_RATE_LIMIT_BURST": "20000",
-            "BRAIN_RATE_LIMIT_SUBMIT": "100000/minute",
-            "BRAIN_RATE_LIMIT_TENANT": "1000000/minute",
-            "BRAIN_RATE_LIMIT_USER": "1000000/minute",
-        })
+        env.update(
+            {
+                "BRAIN_PROFILE": profile,
+                "BRAIN_DATA_DIR": data_dir,
+                "PYTHONPATH": str(REPO),
+                "BRAIN_AGENT_MODULES": "tests.agents",
+                "BRAIN_LEASE_TTL_S": "3",
+                "BRAIN_SWEEP_INTERVAL_S": "1",
+                "BRAIN_MAX_TIMEOUT_S": "120",
+                "BRAIN_TIME_LIMIT_GRACE_S": "2",
+                "BRAIN_API_WORKERS": "2",
+                "BRAIN_LOG_LEVEL": "INFO",
+                "BRAIN_JWT_SECRET": JWT_SECRET,
+                "BRAIN_API_TOKEN": mint_token("e2e-admin", roles=("admin",), ttl_s=86400),
+                # Limits far above what the suite sends; tests of the limits start their own APIs.
+                "BRAIN_RATE_LIMIT_GLOBAL": "10000/second",
+                "BRAIN_RATE_LIMIT_BURST": "20000",
+                "BRAIN_RATE_LIMIT_SUBMIT": "100000/minute",
+                "BRAIN_RATE_LIMIT_TENANT": "1000000/minute",
+                "BRAIN_RATE_LIMIT_USER": "1000000/minute",
+            }
+        )
         if database_url:
             env["BRAIN_DATABASE_URL"] = database_url
         if redis_url:
@@ -94,19 +75,14 @@ class Stack:
 
     # processes ---------------------------------------------------------------
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Proc:
-        log = Path(self.data_dir) / f"{name}-{uuid.uuid4().hex[:6]}.log"
-        popen = subprocess.Popen(
-            args, cwd=REPO, env=env or self.env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        proc = Proc(name, popen, log)
+        proc = spawn(name, args, env or self.env, Path(self.data_dir) / f"{name}-{uuid.uuid4().hex[:6]}.log")
         self.procs.append(proc)
         return proc
 
-    def brain(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
-              timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "brain.cli", *args], cwd=REPO, env=env or self.env,
-                              capture_output=True, text=True, check=check, timeout=timeout)
+    def brain(
+        self, *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
+        return run_brain(*args, env=env or self.env, check=check, timeout=timeout)
 
     def start_api(self, **overrides: str) -> tuple[Proc, str]:
         port = free_port()
@@ -119,12 +95,29 @@ class Stack:
             self.api_url = url
         return proc, url
 
-    def start_worker(self, concurrency: int = 2, name: str | None = None, pool: str = "prefork",
-                     **overrides: str) -> Proc:
+    def start_worker(
+        self, concurrency: int = 2, name: str | None = None, pool: str = "prefork", **overrides: str
+    ) -> Proc:
         node = name or f"w{uuid.uuid4().hex[:6]}"
         env = {**self.env, "BRAIN_WORKER_METRICS_PORT": str(free_port()), **overrides}
-        args = [sys.executable, "-m", "celery", "-A", "brain", "worker", "-P", pool, "-c", str(concurrency),
-                "-n", f"{node}@%h", "-l", "info", "--without-mingle", "--without-gossip"]
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "brain",
+            "worker",
+            "-P",
+            pool,
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{node}@%h",
+            "-l",
+            "info",
+            "--without-mingle",
+            "--without-gossip",
+        ]
         proc = self.spawn(f"worker-{node}", args, env)
         proc.metrics_port = int(env["BRAIN_WORKER_METRICS_PORT"])  # type: ignore[attr-defined]
         wait_for(lambda: "ready." in proc.tail(200) or _dead(proc), 60, what=f"worker {node}")
@@ -133,8 +126,7 @@ class Stack:
 
     def start_beat(self) -> Proc:
         schedule = os.path.join(self.data_dir, "beat-schedule")
-        return self.spawn("beat", [sys.executable, "-m", "celery", "-A", "brain", "beat", "-s", schedule,
-                                   "-l", "info"])
+        return self.spawn("beat", [sys.executable, "-m", "celery", "-A", "brain", "beat", "-s", schedule, "-l", "info"])
 
     def stop(self) -> None:
         # Signal every process first, then wait: shutdowns overlap instead of queueing.
@@ -152,13 +144,15 @@ class Stack:
             stop(self.data_dir)
 
     # HTTP --------------------------------------------------------------------
-    def token(self, sub: str = "e2e-admin", tenant: str = "default", roles: tuple[str, ...] = ("admin",),
-              ttl_s: int = 3600) -> str:
+    def token(
+        self, sub: str = "e2e-admin", tenant: str = "default", roles: tuple[str, ...] = ("admin",), ttl_s: int = 3600
+    ) -> str:
         """A bearer token this stack accepts."""
         return mint_token(sub, tenant=tenant, roles=roles, ttl_s=ttl_s)
 
-    def request(self, method: str, path: str, url: str | None = None, token: str | None = "",
-                **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, url: str | None = None, token: str | None = "", **kwargs: Any
+    ) -> requests.Response:
         """HTTP to the API with the stack's admin token (or `token=`; `token=None` sends none)."""
         kwargs.setdefault("timeout", 30)
         headers = dict(kwargs.pop("headers", None) or {})
@@ -168,8 +162,7 @@ class Stack:
         kwargs["headers"] = headers
         return requests.request(method, f"{url or self.api_url}{path}", **kwargs)
 
-    def submit(self, agent: str = "echo", payload: dict | None = None, url: str | None = None,
-               **fields: Any) -> dict:
+    def submit(self, agent: str = "echo", payload: dict | None = None, url: str | None = None, **fields: Any) -> dict:
         body = {"name": fields.pop("name", f"{agent} mission"), "agent": agent, "payload": payload or {}, **fields}
         resp = self.request("POST", "/api/missions", url=url, json=body)
         assert resp.status_code == 202, resp.text
@@ -213,8 +206,14 @@ class Stack:
         return [{"type": r[0], "data": r[1], "actor": r[2]} for r in rows]
 
 
-def mint_token(sub: str, tenant: str = "default", roles: tuple[str, ...] = ("admin",), ttl_s: int = 3600,
-               secret: str = JWT_SECRET, **claims: Any) -> str:
+def mint_token(
+    sub: str,
+    tenant: str = "default",
+    roles: tuple[str, ...] = ("admin",),
+    ttl_s: int = 3600,
+    secret: str = JWT_SECRET,
+    **claims: Any,
+) -> str:
     import time
 
     import jwt
@@ -233,3 +232,27 @@ def _live(url: str) -> bool:
 
 def _dead(proc: Proc) -> bool:
     return not proc.alive()
+
+
+_redis_dbs = itertools.cycle(range(2, 16))
+
+
+def make_stack(
+    profile: str, request: pytest.FixtureRequest, db_name: str, shared: bool = False, **overrides: str
+) -> Stack:
+    """A stack on its own database and, on standard, its own emptied Redis db number."""
+    if profile == "standard":
+        pg = request.getfixturevalue("postgres")
+        redis_server = request.getfixturevalue("redis_server")
+        # db 1 belongs to the shared stack; private stacks live one at a time in 2..15.
+        db_index = 1 if shared else next(_redis_dbs)
+        redis.Redis(port=redis_server.port, db=db_index).flushdb()
+        stack = Stack.create(
+            profile,
+            database_url=pg.create_database(db_name),
+            redis_url=f"redis://127.0.0.1:{redis_server.port}/{db_index}",
+            **overrides,
+        )
+    else:
+        stack = Stack.create(profile, **overrides)
+    return stack

@@ -11,8 +11,9 @@ def tamper(url: str, statement: str, **params) -> None:
     try:
         with engine.begin() as conn:
             if url.startswith("sqlite"):
-                triggers = conn.execute(text(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")).all()
+                triggers = conn.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")
+                ).all()
                 for name, _ in triggers:
                     conn.execute(text(f'DROP TRIGGER "{name}"'))
                 conn.execute(text(statement), params)

@@ -39,8 +39,10 @@ def check_schema(sender=None, **_) -> None:
     pool = pool_cls if isinstance(pool_cls, str) else getattr(pool_cls, "__module__", "") or ""
     if any(name in pool for name in POOLS_WITHOUT_TIME_LIMITS):
         # Logging is configured only later in start-up: say it on stderr now, log it when ready.
-        _pool_warning.append(f"the {pool.rsplit('.', 1)[-1]} pool cannot enforce time limits: mission "
-                             "timeouts are only cooperative; run with the prefork pool to enforce them")
+        _pool_warning.append(
+            f"the {pool.rsplit('.', 1)[-1]} pool cannot enforce time limits: mission "
+            "timeouts are only cooperative; run with the prefork pool to enforce them"
+        )
         print(f"brain: warning: {_pool_warning[-1]}", file=sys.stderr)
 
 
@@ -62,8 +64,9 @@ def on_ready(sender=None, **_) -> None:
         _start_metrics_server(settings.worker_metrics_host, settings.worker_metrics_port)
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
     concurrency = getattr(getattr(sender, "controller", None), "concurrency", None)
-    threading.Thread(target=_heartbeat, args=(settings, hostname, concurrency),
-                     name="brain-heartbeat", daemon=True).start()
+    threading.Thread(
+        target=_heartbeat, args=(settings, hostname, concurrency), name="brain-heartbeat", daemon=True
+    ).start()
 
 
 @signals.worker_shutdown.connect

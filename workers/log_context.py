@@ -33,7 +33,8 @@ def bind_task(task_id=None, task=None, args=None, **_) -> None:
     brain_logging.clear()
     request = getattr(task, "request", None)
     request_id = getattr(request, REQUEST_ID_HEADER, None) or (getattr(request, "headers", None) or {}).get(
-        REQUEST_ID_HEADER)
+        REQUEST_ID_HEADER
+    )
     mission_id = args[0] if task is not None and task.name == "brain.run_mission" and args else None
     brain_logging.bind(task_id=task_id, request_id=request_id, mission_id=mission_id)
 

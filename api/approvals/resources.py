@@ -22,9 +22,9 @@ from brain.db import session_scope
 from brain.security.roles import APPROVE
 from brain.services import approvals as service
 
-blp = Blueprint("approvals", __name__, url_prefix="/api/approvals",
-                description="Human approvals of missions a policy holds")
-
+blp = Blueprint(
+    "approvals", __name__, url_prefix="/api/approvals", description="Human approvals of missions a policy holds"
+)
 
 
 def approver_identity(body: dict) -> str | None:
@@ -69,8 +69,9 @@ class ApprovalApprove(MethodView):
         """Approve: the mission is queued and published to the workers."""
         settings = app_settings()
         with session_scope(settings.database_url) as session:
-            approval, mission = service.approve(session, settings, approval_id, approver_identity(body),
-                                                body.get("reason"), tenant=current_tenant())
+            approval, mission = service.approve(
+                session, settings, approval_id, approver_identity(body), body.get("reason"), tenant=current_tenant()
+            )
         return {"approval": approval, "mission": mission}
 
 
@@ -84,7 +85,12 @@ class ApprovalReject(MethodView):
     def post(self, body: dict, approval_id: uuid.UUID):
         """Reject with a `reason`: the mission ends `rejected` and never runs."""
         with session_scope(app_settings().database_url) as session:
-            return dict(zip(("approval", "mission"),
-                            service.reject(session, approval_id, approver_identity(body), body["reason"],
-                                           tenant=current_tenant()),
-                            strict=True))
+            return dict(
+                zip(
+                    ("approval", "mission"),
+                    service.reject(
+                        session, approval_id, approver_identity(body), body["reason"], tenant=current_tenant()
+                    ),
+                    strict=True,
+                )
+            )

@@ -12,8 +12,15 @@ blp = Blueprint("docs", __name__, url_prefix="/api/docs")
 
 OWN_ASSETS = Path(__file__).parent / "static"
 VENDOR_ASSETS = str(swagger_ui_path)
-VENDOR_FILES = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-                          "favicon-32x32.png", "favicon-16x16.png"})
+VENDOR_FILES = frozenset(
+    {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "favicon-32x32.png",
+        "favicon-16x16.png",
+    }
+)
 
 # No inline script: the page starts Swagger UI from init.js, so the CSP can stay script-src 'self'.
 PAGE = """<!DOCTYPE html>

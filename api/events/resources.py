@@ -34,7 +34,6 @@ RETRY_MS = 1000
 _dump = EventSchema().dump
 
 
-
 @blp.route("/events")
 class Events(MethodView):
     @blp.arguments(EventListArgs, location="query")
@@ -71,8 +70,9 @@ def _start_id(args: dict, settings: Settings) -> int:
         return audit.last_id(session)
 
 
-def _frames(settings: Settings, after: int, tenant: str, type_: str | None,
-            mission_id: uuid.UUID | None) -> Iterator[str]:
+def _frames(
+    settings: Settings, after: int, tenant: str, type_: str | None, mission_id: uuid.UUID | None
+) -> Iterator[str]:
     # A stream holds one gthread thread: poll briefly, end after a bounded time;
     # EventSource reconnects by itself and resumes with Last-Event-ID.
     yield f"retry: {RETRY_MS}\n: tail after {after}\n\n"
@@ -104,5 +104,6 @@ class EventStream(MethodView):
         after = _start_id(args, settings)
         # The generator runs after the request context is gone: resolve the tenant now.
         frames = _frames(settings, after, current_tenant(), args.get("type"), args.get("mission_id"))
-        return Response(frames, mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return Response(
+            frames, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )

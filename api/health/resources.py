@@ -33,7 +33,8 @@ class Ready(MethodView):
         checks = {name: probe["status"] for name, probe in health.dependencies(app_settings()).items()}
         failing = [name for name, state in checks.items() if state != "ok"]
         if failing:
-            body = error_body(503, f"not ready: {', '.join(failing)} unreachable", "not_ready",
-                              {"dependencies": checks})
+            body = error_body(
+                503, f"not ready: {', '.join(failing)} unreachable", "not_ready", {"dependencies": checks}
+            )
             return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_S)}
         return {"status": "ok", "dependencies": checks, "took_ms": round((time.monotonic() - started) * 1000, 1)}

@@ -28,15 +28,18 @@ from brain.state import WORKER_KEY_PATTERN, cancel_key, get_redis
 blp = Blueprint("missions", __name__, url_prefix="/api/missions", description="Missions: submit, read, list, cancel")
 
 
-
 def _enqueue(body: dict) -> tuple[Mission, int, dict[str, str]]:
     settings = app_settings()
     with session_scope(settings.database_url) as session:
         # The token decides tenant and actor; X-Actor only names an anonymous (minimal-profile) caller.
-        submitted = submission.submit_loaded(session, settings, body,
-                                             idempotency_key=request.headers.get("Idempotency-Key"),
-                                             tenant=current_tenant(),
-                                             actor=current_actor() or request.headers.get("X-Actor"))
+        submitted = submission.submit_loaded(
+            session,
+            settings,
+            body,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            tenant=current_tenant(),
+            actor=current_actor() or request.headers.get("X-Actor"),
+        )
     if submitted.denied:
         raise submitted.denial()  # stored for the audit trail, answered 403
     location = url_for("missions.MissionById", mission_id=submitted.mission.id)
@@ -111,8 +114,9 @@ class MissionCancel(MethodView):
         """Cancel: a queued mission never starts; a running one is terminated."""
         settings = app_settings()
         with session_scope(settings.database_url) as session:
-            mission, was_running = service.cancel_mission(session, mission_id, tenant=current_tenant(),
-                                                          actor=current_actor())
+            mission, was_running = service.cancel_mission(
+                session, mission_id, tenant=current_tenant(), actor=current_actor()
+            )
         metrics.MISSIONS_FINISHED.labels(mission.agent, "cancelled").inc()
         get_redis(settings).set(cancel_key(str(mission_id)), 1, ex=7 * 86400)
         if was_running:

@@ -67,10 +67,14 @@ class MissionSchemaBase(ma.Schema):
         return mission_dict(obj)
 
 
-MissionSchema = type("MissionSchema", (MissionSchemaBase,), {
-    name: ma.fields.Function(_option(name), allow_none=True, metadata=default_chain().option_fields[name].metadata)
-    for name in OPTION_NAMES
-})
+MissionSchema = type(
+    "MissionSchema",
+    (MissionSchemaBase,),
+    {
+        name: ma.fields.Function(_option(name), allow_none=True, metadata=default_chain().option_fields[name].metadata)
+        for name in OPTION_NAMES
+    },
+)
 
 
 def _iso(value):

@@ -39,7 +39,6 @@ class RolloutSchema(ma.Schema):
     reflex_system = ma.fields.Boolean()
 
 
-
 def _as_time(value: float | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(value, dt.UTC) if value else None
 
@@ -67,8 +66,7 @@ class ReflexReset(MethodView):
             raise NotFound(f"no circuit breaker named {name!r}")
         with session_scope(s.database_url) as session:
             audit.record(session, "reflex.closed", data={"breaker": name, "reason": "reset"})
-        return {"name": name, "state": "closed", "failures_in_window": 0, "open_until": None,
-                "probe_mission_id": None}
+        return {"name": name, "state": "closed", "failures_in_window": 0, "open_until": None, "probe_mission_id": None}
 
 
 @blp.route("/rollout")

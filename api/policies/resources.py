@@ -15,8 +15,9 @@ from brain.errors import BrainError
 from brain.governance import get_store
 from brain.governance.store import PolicyStore
 
-blp = Blueprint("policies", __name__, url_prefix="/api/policies",
-                description="Governance policies: the active set, reload")
+blp = Blueprint(
+    "policies", __name__, url_prefix="/api/policies", description="Governance policies: the active set, reload"
+)
 
 
 def _store() -> tuple[PolicyStore, Any]:
@@ -26,8 +27,9 @@ def _store() -> tuple[PolicyStore, Any]:
 
 def _view(store: PolicyStore, settings: Any) -> dict[str, Any]:
     active = store.active
-    body: dict[str, Any] = active.describe() if active else {"version": None, "directory": str(store.directory),
-                                                              "files": [], "rules": []}
+    body: dict[str, Any] = (
+        active.describe() if active else {"version": None, "directory": str(store.directory), "files": [], "rules": []}
+    )
     body["governance_enabled"] = settings.governance_enabled
     body["problems"] = [p.as_dict() for p in store.problems]
     return body
@@ -57,9 +59,14 @@ class PoliciesReload(MethodView):
         active, problems = store.reload()
         if problems:
             message = f"{len(problems)} problem(s) in {store.directory}; still enforcing version {previous}"
-            response = jsonify(error_body(422, message, "policy_invalid",
-                                          {"problems": [p.as_dict() for p in problems],
-                                           "active_version": previous}))
+            response = jsonify(
+                error_body(
+                    422,
+                    message,
+                    "policy_invalid",
+                    {"problems": [p.as_dict() for p in problems], "active_version": previous},
+                )
+            )
             response.status_code = 422
             return response
         body = _view(store, settings)

@@ -29,8 +29,10 @@ class PolicySetSchema(ma.Schema):
     files = ma.fields.List(ma.fields.Nested(PolicyFileSchema))
     rules = ma.fields.List(ma.fields.Dict(), metadata={"description": "In evaluation order"})
     tenant_plans = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
-    problems = ma.fields.List(ma.fields.Nested(ProblemSchema),
-                              metadata={"description": "Errors of the last reload attempt (the set above stays)"})
+    problems = ma.fields.List(
+        ma.fields.Nested(ProblemSchema),
+        metadata={"description": "Errors of the last reload attempt (the set above stays)"},
+    )
 
 
 class ReloadSchema(PolicySetSchema):

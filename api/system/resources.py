@@ -19,8 +19,11 @@ STARTED_AT = time.time()
 
 
 class HealthArgs(ma.Schema):
-    window_s = ma.fields.Integer(load_default=86400, validate=ma.validate.Range(min=60, max=90 * 86400),
-                                 metadata={"description": "SLA window in seconds (default 24 h)"})
+    window_s = ma.fields.Integer(
+        load_default=86400,
+        validate=ma.validate.Range(min=60, max=90 * 86400),
+        metadata={"description": "SLA window in seconds (default 24 h)"},
+    )
 
 
 @blp.route("/health")
@@ -35,6 +38,9 @@ class SystemHealth(MethodView):
         try:
             body["sla"] = health.availability(settings, args["window_s"])
         except Exception as exc:  # noqa: BLE001 - the database is down: say so, still answer
-            body["sla"] = {"window_s": args["window_s"], "availability": None,
-                           "error": f"unavailable: {type(exc).__name__}"}
+            body["sla"] = {
+                "window_s": args["window_s"],
+                "availability": None,
+                "error": f"unavailable: {type(exc).__name__}",
+            }
         return body

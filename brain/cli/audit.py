@@ -28,8 +28,13 @@ def _signing_key() -> str:
 
 
 @audit.command()
-@click.option("--head", "heads", type=click.File("r"), default=None,
-              help="A file of heads printed by `brain audit head` (one JSON per line): each must still match.")
+@click.option(
+    "--head",
+    "heads",
+    type=click.File("r"),
+    default=None,
+    help="A file of heads printed by `brain audit head` (one JSON per line): each must still match.",
+)
 def verify(heads) -> None:
     """Walk the event hash chain; exit 1 listing every broken link (and every published head that no longer matches)."""
     settings = get_settings()

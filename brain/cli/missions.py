@@ -28,8 +28,12 @@ def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | Non
     ctx = click.get_current_context(silent=True)
     token = ctx.meta.get(TOKEN_META) if ctx else None
     auth = {"Authorization": f"Bearer {token}"} if token else {}
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/json", "Accept": "application/json", **auth, **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Accept": "application/json", **auth, **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
@@ -47,8 +51,12 @@ TOKEN_META = "brain.api_token"
 
 
 @click.group()
-@click.option("--token", envvar="BRAIN_API_TOKEN", default=None,
-              help="Bearer token (`brain token issue`); default $BRAIN_API_TOKEN.")
+@click.option(
+    "--token",
+    envvar="BRAIN_API_TOKEN",
+    default=None,
+    help="Bearer token (`brain token issue`); default $BRAIN_API_TOKEN.",
+)
 @click.pass_context
 def missions(ctx: click.Context, token: str | None) -> None:
     """Submit and inspect missions over HTTP."""
@@ -64,8 +72,16 @@ def missions(ctx: click.Context, token: str | None) -> None:
 @click.option("--idempotency-key", default=None)
 @click.option("--wait", is_flag=True, help="Poll until the mission finishes.")
 @url_option
-def submit(agent: str, name: str | None, payload: str, priority: str, timeout_s: int | None,
-           idempotency_key: str | None, wait: bool, url: str | None) -> None:
+def submit(
+    agent: str,
+    name: str | None,
+    payload: str,
+    priority: str,
+    timeout_s: int | None,
+    idempotency_key: str | None,
+    wait: bool,
+    url: str | None,
+) -> None:
     """Submit a mission and print it."""
     try:
         payload_obj = json.loads(payload)

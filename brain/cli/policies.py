@@ -34,8 +34,10 @@ def check(directory: str | None) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"{len(exc.problems)} problem(s) in {path}", err=True)
         raise SystemExit(1) from None
-    click.echo(f"ok: {len(policy_set.files)} file(s), {len(policy_set.rules)} rule(s), "
-               f"default {policy_set.default}, version {policy_set.version} ({path})")
+    click.echo(
+        f"ok: {len(policy_set.files)} file(s), {len(policy_set.rules)} rule(s), "
+        f"default {policy_set.default}, version {policy_set.version} ({path})"
+    )
 
 
 def _agent_tier(agent: str) -> str:
@@ -52,14 +54,31 @@ def _agent_tier(agent: str) -> str:
 @click.option("--tenant", default="default", show_default=True)
 @click.option("--tenant-plan", default=None, help="Tenant plan (default: from the policies' tenant_plans).")
 @click.option("--priority", default="NORMAL", show_default=True, type=click.Choice(PRIORITIES))
-@click.option("--risk-tier", default=None, type=click.Choice(RISK_TIERS),
-              help="Declared risk tier (default: the registered agent's).")
+@click.option(
+    "--risk-tier",
+    default=None,
+    type=click.Choice(RISK_TIERS),
+    help="Declared risk tier (default: the registered agent's).",
+)
 @click.option("--payload", default="{}", help="Mission payload as JSON.")
-@click.option("--dir", "directory", default=None, type=click.Path(file_okay=False),
-              help="Policy directory (default: BRAIN_POLICIES_DIR).")
+@click.option(
+    "--dir",
+    "directory",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Policy directory (default: BRAIN_POLICIES_DIR).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def explain_cmd(agent: str, tenant: str, tenant_plan: str | None, priority: str, risk_tier: str | None,
-                payload: str, directory: str | None, as_json: bool) -> None:
+def explain_cmd(
+    agent: str,
+    tenant: str,
+    tenant_plan: str | None,
+    priority: str,
+    risk_tier: str | None,
+    payload: str,
+    directory: str | None,
+    as_json: bool,
+) -> None:
     """Show which rule decides a mission and why the rules before it did not match."""
     try:
         body = json.loads(payload)
@@ -73,12 +92,28 @@ def explain_cmd(agent: str, tenant: str, tenant_plan: str | None, priority: str,
     except PolicyError as exc:
         click.echo(f"the policies in {path} are invalid; run `brain policies check`:\n{exc}", err=True)
         raise SystemExit(1) from None
-    inputs = Inputs(agent=agent, risk_tier=risk_tier or _agent_tier(agent), tenant=tenant, priority=priority,
-                    tenant_plan=tenant_plan, payload=body)
+    inputs = Inputs(
+        agent=agent,
+        risk_tier=risk_tier or _agent_tier(agent),
+        tenant=tenant,
+        priority=priority,
+        tenant_plan=tenant_plan,
+        payload=body,
+    )
     trace, verdict = explain(policy_set, inputs)
     if as_json:
-        click.echo(json.dumps({"version": policy_set.version, "inputs": inputs.normalised(policy_set),
-                               "trace": trace, "decision": verdict.as_dict()}, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "version": policy_set.version,
+                    "inputs": inputs.normalised(policy_set),
+                    "trace": trace,
+                    "decision": verdict.as_dict(),
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return
     click.echo(f"policy version {policy_set.version}; risk tier {inputs.risk_tier}")
     for step in trace:

@@ -61,8 +61,9 @@ def _prepare(settings: Settings, migrate: bool) -> bool:
 
 def _api_options(fn):
     fn = click.option("--threads", type=click.IntRange(1, 64), help="Threads per API process (BRAIN_API_THREADS).")(fn)
-    fn = click.option("--workers", type=click.IntRange(1, 64),
-                      help="API (gunicorn) worker processes (BRAIN_API_WORKERS).")(fn)
+    fn = click.option(
+        "--workers", type=click.IntRange(1, 64), help="API (gunicorn) worker processes (BRAIN_API_WORKERS)."
+    )(fn)
     fn = click.option("--port", type=PORT, help="Port the API listens on (BRAIN_API_PORT).")(fn)
     fn = click.option("--host", help="Address the API binds to (BRAIN_API_HOST).")(fn)
     return fn
@@ -71,11 +72,13 @@ def _api_options(fn):
 @click.command(context_settings=PASS_THROUGH)
 @_api_options
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
-def api(host: str | None, port: int | None, workers: int | None, threads: int | None,
-        gunicorn_args: tuple[str, ...]) -> None:
+def api(
+    host: str | None, port: int | None, workers: int | None, threads: int | None, gunicorn_args: tuple[str, ...]
+) -> None:
     """Run the HTTP API under gunicorn (further arguments go to gunicorn)."""
-    settings = _settings_with(BRAIN_API_HOST=host, BRAIN_API_PORT=port, BRAIN_API_WORKERS=workers,
-                              BRAIN_API_THREADS=threads)
+    settings = _settings_with(
+        BRAIN_API_HOST=host, BRAIN_API_PORT=port, BRAIN_API_WORKERS=workers, BRAIN_API_THREADS=threads
+    )
     _prepare(settings, migrate=False)
     os.execvpe(sys.executable, [*_api_command(), *gunicorn_args], _api_env())
 
@@ -101,13 +104,18 @@ def beat(celery_args: tuple[str, ...]) -> None:
 
 @click.command()
 @_api_options
-@click.option("-c", "--concurrency", type=click.IntRange(1, 512),
-              help="Mission worker processes (MISSION_WORKER_COUNT).")
-def up(host: str | None, port: int | None, workers: int | None, threads: int | None,
-       concurrency: int | None) -> None:
+@click.option(
+    "-c", "--concurrency", type=click.IntRange(1, 512), help="Mission worker processes (MISSION_WORKER_COUNT)."
+)
+def up(host: str | None, port: int | None, workers: int | None, threads: int | None, concurrency: int | None) -> None:
     """All in one: migrate (minimal), embedded Redis, the API and one worker node (which also sweeps)."""
-    settings = _settings_with(BRAIN_API_HOST=host, BRAIN_API_PORT=port, BRAIN_API_WORKERS=workers,
-                              BRAIN_API_THREADS=threads, MISSION_WORKER_COUNT=concurrency)
+    settings = _settings_with(
+        BRAIN_API_HOST=host,
+        BRAIN_API_PORT=port,
+        BRAIN_API_WORKERS=workers,
+        BRAIN_API_THREADS=threads,
+        MISSION_WORKER_COUNT=concurrency,
+    )
     started_redis = _prepare(settings, migrate=settings.profile == "minimal")
     # A person watches this terminal: human-readable lines unless told otherwise.
     os.environ.setdefault("BRAIN_LOG_FORMAT", "console")
@@ -116,12 +124,14 @@ def up(host: str | None, port: int | None, workers: int | None, threads: int | N
         "worker": subprocess.Popen(_celery("worker", "-c", str(settings.worker_count), "-l", "info")),
     }
     base = f"http://{settings.api_host}:{settings.api_port}"
-    click.echo(f"BRAiN ({settings.profile}) is starting:\n"
-               f"  API        {base}/api/missions\n"
-               f"  docs       {base}/api/docs\n"
-               f"  health     {base}/health/ready\n"
-               f"  metrics    {base}/metrics and http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics\n"
-               "Ctrl-C stops everything.")
+    click.echo(
+        f"BRAiN ({settings.profile}) is starting:\n"
+        f"  API        {base}/api/missions\n"
+        f"  docs       {base}/api/docs\n"
+        f"  health     {base}/health/ready\n"
+        f"  metrics    {base}/metrics and http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics\n"
+        "Ctrl-C stops everything."
+    )
     _supervise(children)
     if started_redis:
         stop(settings.data_dir)
@@ -160,8 +170,7 @@ def flower(host: str | None, port: int | None, flower_args: tuple[str, ...]) -> 
     from brain.flower import env as flower_env
 
     # An option on the command line wins over Flower's own FLOWER_* variables too.
-    settings = _settings_with(BRAIN_FLOWER_ADDRESS=host, BRAIN_FLOWER_PORT=port, FLOWER_ADDRESS=host,
-                              FLOWER_PORT=port)
+    settings = _settings_with(BRAIN_FLOWER_ADDRESS=host, BRAIN_FLOWER_PORT=port, FLOWER_ADDRESS=host, FLOWER_PORT=port)
     if settings.embedded_redis:
         ensure_running(settings.data_dir)
     # Options travel as FLOWER_* variables: a password never shows in `ps`.

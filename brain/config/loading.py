@@ -21,9 +21,7 @@ def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> None:
     except ValueError as exc:
         raise ConfigError(f"{name}={mask(url)!r} is malformed ({exc})") from None
     if parts.scheme not in schemes:
-        raise ConfigError(
-            f"{name}={mask(url)!r} is malformed: scheme must be one of {', '.join(schemes)}"
-        )
+        raise ConfigError(f"{name}={mask(url)!r} is malformed: scheme must be one of {', '.join(schemes)}")
     if parts.scheme in ("postgresql", "postgresql+psycopg2", "postgres", "redis", "rediss") and not parts.hostname:
         raise ConfigError(f"{name}={mask(url)!r} is malformed: no host")
 
@@ -33,9 +31,7 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
     env = os.environ if env is None else env
     name = profile or env.get("BRAIN_PROFILE", DEFAULT_PROFILE) or DEFAULT_PROFILE
     if name not in PROFILES:
-        raise ConfigError(
-            f"unknown profile {name!r} (BRAIN_PROFILE); valid choices: {', '.join(PROFILE_NAMES)}"
-        )
+        raise ConfigError(f"unknown profile {name!r} (BRAIN_PROFILE); valid choices: {', '.join(PROFILE_NAMES)}")
     values: dict[str, Any] = {"profile": name}
     for key, spec in SPECS.items():
         raw = env.get(spec.env)
@@ -81,7 +77,7 @@ def database_url(url: str) -> str:
 
 def _broker_from_redis(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://"):]
+        return "redis+socket://" + redis_url[len("unix://") :]
     return redis_url
 
 

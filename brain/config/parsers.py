@@ -50,9 +50,7 @@ def _modules(name: str, raw: str) -> tuple[str, ...]:
     mods = tuple(m.strip() for m in raw.split(",") if m.strip())
     unknown = [m for m in mods if m not in ALL_MODULES]
     if unknown:
-        raise ConfigError(
-            f"{name} names unknown module(s) {', '.join(unknown)}; valid: {', '.join(ALL_MODULES)}"
-        )
+        raise ConfigError(f"{name} names unknown module(s) {', '.join(unknown)}; valid: {', '.join(ALL_MODULES)}")
     return mods
 
 

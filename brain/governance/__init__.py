@@ -6,6 +6,16 @@ from brain.governance.loader import PolicyError, PolicySet, load_directory
 from brain.governance.store import PoliciesUnavailable, get_store, policies_dir
 
 __all__ = [
-    "Decision", "Inputs", "PoliciesUnavailable", "PolicyError", "PolicySet", "Verdict",
-    "decide", "evaluate", "explain", "get_store", "load_directory", "policies_dir",
+    "Decision",
+    "Inputs",
+    "PoliciesUnavailable",
+    "PolicyError",
+    "PolicySet",
+    "Verdict",
+    "decide",
+    "evaluate",
+    "explain",
+    "get_store",
+    "load_directory",
+    "policies_dir",
 ]

@@ -32,8 +32,13 @@ def declared_tier(agent_name: str) -> str:
 
 
 def inputs_of(mission: Mission, tier: str | None = None, priority: str | None = None) -> Inputs:
-    return Inputs(agent=mission.agent, risk_tier=tier or declared_tier(mission.agent), tenant=mission.tenant,
-                  priority=priority or mission.priority, payload=mission.payload or {})
+    return Inputs(
+        agent=mission.agent,
+        risk_tier=tier or declared_tier(mission.agent),
+        tenant=mission.tenant,
+        priority=priority or mission.priority,
+        payload=mission.payload or {},
+    )
 
 
 def apply_obligations(settings: Settings, mission: Mission, obligations: dict[str, Any]) -> None:
@@ -73,16 +78,24 @@ def admit(settings: Settings, mission: Mission) -> Decision | None:
     return decision
 
 
-def record(session: Session, settings: Settings, mission: Mission, decision: Decision | None,
-           actor: str | None = None) -> None:
+def record(
+    session: Session, settings: Settings, mission: Mission, decision: Decision | None, actor: str | None = None
+) -> None:
     """Audit the decision and open the approval a held mission waits for."""
     if decision is None:
         return
-    audit.record(session, "governor.decision", mission.id, tenant=mission.tenant, actor=actor,
-                 data=decision_event(decision))
+    audit.record(
+        session, "governor.decision", mission.id, tenant=mission.tenant, actor=actor, data=decision_event(decision)
+    )
     if decision.effect == "deny":
-        audit.record(session, "mission.rejected", mission.id, tenant=mission.tenant, actor=actor,
-                     data={"rule_id": decision.rule_id, "reason": decision.reason})
+        audit.record(
+            session,
+            "mission.rejected",
+            mission.id,
+            tenant=mission.tenant,
+            actor=actor,
+            data={"rule_id": decision.rule_id, "reason": decision.reason},
+        )
     elif decision.effect == "require_approval":
         approvals.request(session, settings, mission, decision.rule_id, actor)
 
@@ -95,8 +108,13 @@ def denied_error(mission: Mission) -> PolicyDenied:
     """The 403 for a mission the governor rejected (also on an idempotent replay of it)."""
     decision = mission.decision or {}
     reason = (mission.error or {}).get("message") or decision.get("reason") or "denied by policy"
-    return PolicyDenied(f"denied by policy: {reason}", rule_id=decision.get("rule_id"), reason=reason,
-                        mission_id=str(mission.id), policy_version=decision.get("policy_version"))
+    return PolicyDenied(
+        f"denied by policy: {reason}",
+        rule_id=decision.get("rule_id"),
+        reason=reason,
+        mission_id=str(mission.id),
+        policy_version=decision.get("policy_version"),
+    )
 
 
 def recheck(settings: Settings, mission: Mission) -> dict[str, Any] | None:
@@ -114,13 +132,23 @@ def recheck(settings: Settings, mission: Mission) -> dict[str, Any] | None:
     decision = decide(settings, inputs_of(mission, original.get("risk_tier"), original.get("priority")))
     error = None
     if decision.effect == "deny":
-        error = {"code": "policy_denied", "message": f"denied by policy on re-check: {decision.reason}",
-                 "rule_id": decision.rule_id}
+        error = {
+            "code": "policy_denied",
+            "message": f"denied by policy on re-check: {decision.reason}",
+            "rule_id": decision.rule_id,
+        }
     with session_scope(settings.database_url) as session:
-        audit.record(session, "governor.decision", mission.id, tenant=mission.tenant,
-                     data={**decision_event(decision), "recheck": True,
-                           "previous_policy_version": previous.get("policy_version")})
-        if error is not None and execution.finish(session, mission, "rejected", error=error,
-                                                  attempt=mission.attempts):
+        audit.record(
+            session,
+            "governor.decision",
+            mission.id,
+            tenant=mission.tenant,
+            data={
+                **decision_event(decision),
+                "recheck": True,
+                "previous_policy_version": previous.get("policy_version"),
+            },
+        )
+        if error is not None and execution.finish(session, mission, "rejected", error=error, attempt=mission.attempts):
             metrics.MISSIONS_FINISHED.labels(mission.agent, "rejected").inc()
     return error

@@ -35,8 +35,12 @@ class Inputs:
             value = lookup(self.payload, path)
             projected[path] = None if value is _MISSING else {"v": value}
         return {
-            "agent": self.agent, "action": self.action, "tenant": self.tenant,
-            "tenant_plan": self.plan(policies), "risk_tier": self.risk_tier, "priority": self.priority,
+            "agent": self.agent,
+            "action": self.action,
+            "tenant": self.tenant,
+            "tenant_plan": self.plan(policies),
+            "risk_tier": self.risk_tier,
+            "priority": self.priority,
             "payload": projected,
         }
 
@@ -58,8 +62,13 @@ class Verdict:
     risk_tier: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"effect": self.effect, "rule_id": self.rule_id, "reason": self.reason,
-                "obligations": self.obligations, "risk_tier": self.risk_tier}
+        return {
+            "effect": self.effect,
+            "rule_id": self.rule_id,
+            "reason": self.reason,
+            "obligations": self.obligations,
+            "risk_tier": self.risk_tier,
+        }
 
 
 def lookup(payload: Any, path: str) -> Any:
@@ -83,8 +92,7 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         return actual in expected
     if not isinstance(actual, (int, float)) or isinstance(actual, bool):
         return False
-    return {"lt": actual < expected, "lte": actual <= expected,
-            "gt": actual > expected, "gte": actual >= expected}[op]
+    return {"lt": actual < expected, "lte": actual <= expected, "gt": actual > expected, "gte": actual >= expected}[op]
 
 
 def condition_holds(cond: Condition, payload: dict[str, Any]) -> bool:
@@ -94,8 +102,14 @@ def condition_holds(cond: Condition, payload: dict[str, Any]) -> bool:
 
 def mismatch(rule: Rule, inputs: Inputs, policies: PolicySet) -> str | None:
     """Why `rule` does not match (None when it does)."""
-    values = {"agent": inputs.agent, "action": inputs.action, "tenant": inputs.tenant,
-              "tenant_plan": inputs.plan(policies), "risk_tier": inputs.risk_tier, "priority": inputs.priority}
+    values = {
+        "agent": inputs.agent,
+        "action": inputs.action,
+        "tenant": inputs.tenant,
+        "tenant_plan": inputs.plan(policies),
+        "risk_tier": inputs.risk_tier,
+        "priority": inputs.priority,
+    }
     for key, wanted in rule.match:
         actual = values[key]
         if key in GLOB_KEYS:
@@ -123,8 +137,9 @@ def evaluate(policies: PolicySet, inputs: Inputs) -> Verdict:
         if mismatch(rule, inputs, policies) is None:
             reason = rule.reason or rule.description or f"rule {rule.id}"
             return _verdict(rule.effect, rule.id, reason, rule.obligations, inputs)
-    return _verdict(policies.default, "default", f"no rule matched; the default effect is {policies.default}",
-                    {}, inputs)
+    return _verdict(
+        policies.default, "default", f"no rule matched; the default effect is {policies.default}", {}, inputs
+    )
 
 
 def explain(policies: PolicySet, inputs: Inputs) -> tuple[list[dict[str, Any]], Verdict]:
@@ -132,8 +147,16 @@ def explain(policies: PolicySet, inputs: Inputs) -> tuple[list[dict[str, Any]], 
     trace = []
     for rule in policies.rules:
         why = mismatch(rule, inputs, policies)
-        trace.append({"rule": rule.id, "file": rule.file, "priority": rule.priority, "effect": rule.effect,
-                      "matched": why is None, "why": why or "all match conditions hold"})
+        trace.append(
+            {
+                "rule": rule.id,
+                "file": rule.file,
+                "priority": rule.priority,
+                "effect": rule.effect,
+                "matched": why is None,
+                "why": why or "all match conditions hold",
+            }
+        )
         if why is None:
             break
     return trace, evaluate(policies, inputs)

@@ -32,9 +32,15 @@ class Decision:
 
     def record(self) -> dict[str, Any]:
         """What the mission's `decision` column stores."""
-        return {"decision_id": self.decision_id, "effect": self.effect, "rule_id": self.rule_id,
-                "reason": self.reason, "policy_version": self.policy_version,
-                "obligations": self.obligations, "inputs": self.inputs}
+        return {
+            "decision_id": self.decision_id,
+            "effect": self.effect,
+            "rule_id": self.rule_id,
+            "reason": self.reason,
+            "policy_version": self.policy_version,
+            "obligations": self.obligations,
+            "inputs": self.inputs,
+        }
 
 
 _caches: dict[tuple[str, int], DecisionCache] = {}
@@ -67,7 +73,14 @@ def decide(settings: Settings, inputs: Inputs, *, use_cache: bool = True) -> Dec
         metrics.GOVERNOR_CACHE_REQUESTS.labels("hit" if hit else "miss").inc()
     metrics.GOVERNOR_DECISIONS.labels(verdict["effect"]).inc()
     metrics.GOVERNOR_DECISION_SECONDS.labels("hit" if hit else "miss").observe(time.perf_counter() - started)
-    return Decision(decision_id=str(uuid.uuid4()), effect=verdict["effect"], rule_id=verdict["rule_id"],
-                    reason=verdict["reason"], obligations=verdict["obligations"],
-                    risk_tier=verdict["risk_tier"], policy_version=policies.version, cached=hit,
-                    inputs=normalised)
+    return Decision(
+        decision_id=str(uuid.uuid4()),
+        effect=verdict["effect"],
+        rule_id=verdict["rule_id"],
+        reason=verdict["reason"],
+        obligations=verdict["obligations"],
+        risk_tier=verdict["risk_tier"],
+        policy_version=policies.version,
+        cached=hit,
+        inputs=normalised,
+    )

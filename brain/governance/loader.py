@@ -31,8 +31,10 @@ class PolicySet:
             "directory": self.directory,
             "default": self.default,
             "loaded_at": self.loaded_at,
-            "files": [{"name": f.name, "sha256": f.sha256, "default": f.default,
-                       "rules": [r.id for r in f.rules]} for f in self.files],
+            "files": [
+                {"name": f.name, "sha256": f.sha256, "default": f.default, "rules": [r.id for r in f.rules]}
+                for f in self.files
+            ],
             "rules": [r.as_dict() for r in self.rules],
             "tenant_plans": self.tenant_plans,
         }
@@ -90,8 +92,7 @@ def build(directory: Path, contents: list[tuple[str, bytes]]) -> PolicySet:
     for f in files:
         plans.update(f.tenant_plans)
     fields = sorted({c.field for r in rules for c in r.conditions})
-    return PolicySet(version_of(contents), str(directory), tuple(files), tuple(rules), default, plans,
-                     tuple(fields))
+    return PolicySet(version_of(contents), str(directory), tuple(files), tuple(rules), default, plans, tuple(fields))
 
 
 def load_directory(directory: str | Path) -> PolicySet:

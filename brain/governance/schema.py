@@ -44,8 +44,7 @@ class Problem:
         return ": ".join(parts) + f": {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "rule": self.rule, "field": self.field, "line": self.line,
-                "message": self.message}
+        return {"file": self.file, "rule": self.rule, "field": self.field, "line": self.line, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,16 @@ class Rule:
         match: dict[str, Any] = {k: list(v) for k, v in self.match}
         if self.conditions:
             match["payload"] = [{"field": c.field, **dict(c.ops)} for c in self.conditions]
-        return {"id": self.id, "file": self.file, "priority": self.priority, "effect": self.effect,
-                "description": self.description, "reason": self.reason, "match": match,
-                "obligations": self.obligations}
+        return {
+            "id": self.id,
+            "file": self.file,
+            "priority": self.priority,
+            "effect": self.effect,
+            "description": self.description,
+            "reason": self.reason,
+            "match": match,
+            "obligations": self.obligations,
+        }
 
 
 @dataclass(frozen=True)
@@ -160,8 +166,7 @@ class _Validator:
         return PolicyFile(self.name, sha, default, tuple(r for r in rules if r is not None), plans)
 
     def _plans(self, plans: Any) -> dict[str, str]:
-        if not isinstance(plans, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in plans.items()):
+        if not isinstance(plans, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in plans.items()):
             self.fail("must map tenant names to plan names", ("tenant_plans",), field_name="tenant_plans")
             return {}
         return dict(plans)
@@ -192,9 +197,18 @@ class _Validator:
         obligations = self.obligations(raw.get("obligations", {}), path, label)
         if len(self.problems) > before:
             return None
-        return Rule(id=rid, file=self.name, index=index, priority=priority, effect=effect,
-                    description=raw.get("description", ""), reason=raw.get("reason", ""),
-                    match=match, conditions=conditions, obligations=obligations)
+        return Rule(
+            id=rid,
+            file=self.name,
+            index=index,
+            priority=priority,
+            effect=effect,
+            description=raw.get("description", ""),
+            reason=raw.get("reason", ""),
+            match=match,
+            conditions=conditions,
+            obligations=obligations,
+        )
 
     def match(self, raw: Any, path: tuple, label: str) -> tuple[tuple, tuple[Condition, ...]]:
         path = (*path, "match")
@@ -297,6 +311,11 @@ def parse_file(name: str, text: str, sha: str) -> tuple[PolicyFile | None, list[
 
 def policy_files(directory: Path) -> list[Path]:
     """The policy files of a directory, in name order (*.yaml and *.yml, no hidden files)."""
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and fnmatch.fnmatch(p.name, "*.y*ml")
-                  and p.suffix in (".yaml", ".yml"))
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and fnmatch.fnmatch(p.name, "*.y*ml")
+        and p.suffix in (".yaml", ".yml")
+    )

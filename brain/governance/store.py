@@ -42,8 +42,11 @@ def _signature(directory: Path) -> tuple:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
         return ("missing",)
-    return tuple((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
-                 if e.name.endswith((".yaml", ".yml")) and not e.name.startswith("."))
+    return tuple(
+        (e.name, e.stat().st_mtime_ns, e.stat().st_size)
+        for e in entries
+        if e.name.endswith((".yaml", ".yml")) and not e.name.startswith(".")
+    )
 
 
 class PolicyStore:
@@ -71,8 +74,8 @@ class PolicyStore:
                     self._reload_locked()
         if self._set is None:
             raise PoliciesUnavailable(
-                f"no valid policy set loaded from {self.directory}",
-                problems=[p.as_dict() for p in self.problems])
+                f"no valid policy set loaded from {self.directory}", problems=[p.as_dict() for p in self.problems]
+            )
         return self._set
 
     def reload(self) -> tuple[PolicySet | None, list[Problem]]:
@@ -86,8 +89,7 @@ class PolicyStore:
             new = build(self.directory, read_directory(self.directory))
         except PolicyError as exc:
             self.problems = exc.problems
-            log.error("policy reload failed; keeping version %s: %s",
-                      self._set.version if self._set else None, exc)
+            log.error("policy reload failed; keeping version %s: %s", self._set.version if self._set else None, exc)
             return self._set, exc.problems
         if self._set is None or new.version != self._set.version:
             log.info("policy set %s loaded from %s (%d rules)", new.version, self.directory, len(new.rules))

@@ -16,9 +16,7 @@ class Event(Base):
     __tablename__ = "events"
 
     # BigInteger on PostgreSQL, INTEGER on SQLite so it stays the rowid alias.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(64))
     mission_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     tenant: Mapped[str] = mapped_column(String(64), default="default")

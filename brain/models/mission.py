@@ -14,8 +14,16 @@ from brain.db import Base, UTCDateTime, utcnow
 
 PRIORITIES = ("LOW", "NORMAL", "HIGH", "CRITICAL")
 STATUSES = (
-    "awaiting_approval", "queued", "running",
-    "succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget",
+    "awaiting_approval",
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "cancelled",
+    "rejected",
+    "expired",
+    "over_budget",
 )
 FINAL_STATUSES = frozenset({"succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget"})
 

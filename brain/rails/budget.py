@@ -56,7 +56,9 @@ end
 """
 
 # ARGV: n, est_tokens, est_cost, ttl, scopes... ; KEYS[1] = the run's hash
-_RESERVE = _COMMON + """
+_RESERVE = (
+    _COMMON
+    + """
 local est_t = tonumber(ARGV[2]); local est_c = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4])
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
 local denied, observed = check(est_t, est_c, 4)
@@ -66,9 +68,12 @@ redis.call('HSET', KEYS[1], 'rt', est_t, 'rc', est_c, 'ut', 0, 'uc', 0)
 redis.call('EXPIRE', KEYS[1], ttl)
 return {0, table.concat(observed, ',')}
 """
+)
 
 # ARGV: n, tokens, cost, ttl, scopes...
-_CHARGE = _COMMON + """
+_CHARGE = (
+    _COMMON
+    + """
 local d_t = tonumber(ARGV[2]); local d_c = tonumber(ARGV[3]); local ttl = tonumber(ARGV[4])
 local rt = tonumber(redis.call('HGET', KEYS[1], 'rt') or '0')
 local rc = tonumber(redis.call('HGET', KEYS[1], 'rc') or '0')
@@ -84,6 +89,7 @@ end
 redis.call('HSET', KEYS[1], 'ut', ut, 'uc', uc)
 return {0, table.concat(observed, ',')}
 """
+)
 
 # ARGV: n ; moves the run's reservation to actual spend in every scope, once.
 _SETTLE = """
@@ -120,18 +126,37 @@ def period_ids(now: dt.datetime | None = None) -> dict[str, str]:
 
 def tenant_scopes(settings: Settings, tenant: str, enforce: bool) -> list[Scope]:
     s = settings
-    if not (s.neurorail_tenant_tokens_per_day or s.neurorail_tenant_cost_usd_per_day
-            or s.neurorail_tenant_tokens_per_month or s.neurorail_tenant_cost_usd_per_month):
+    if not (
+        s.neurorail_tenant_tokens_per_day
+        or s.neurorail_tenant_cost_usd_per_day
+        or s.neurorail_tenant_tokens_per_month
+        or s.neurorail_tenant_cost_usd_per_month
+    ):
         return []  # no tenant limits (the default): no clock formatting per mission
     ids = period_ids()
     out = []
     if s.neurorail_tenant_tokens_per_day or s.neurorail_tenant_cost_usd_per_day:
-        out.append(Scope("tenant_day", f"{PREFIX}tenant:{tenant}:day:{ids['day']}", s.neurorail_tenant_tokens_per_day,
-                         s.neurorail_tenant_cost_usd_per_day, enforce, 3 * 86400))
+        out.append(
+            Scope(
+                "tenant_day",
+                f"{PREFIX}tenant:{tenant}:day:{ids['day']}",
+                s.neurorail_tenant_tokens_per_day,
+                s.neurorail_tenant_cost_usd_per_day,
+                enforce,
+                3 * 86400,
+            )
+        )
     if s.neurorail_tenant_tokens_per_month or s.neurorail_tenant_cost_usd_per_month:
-        out.append(Scope("tenant_month", f"{PREFIX}tenant:{tenant}:month:{ids['month']}",
-                         s.neurorail_tenant_tokens_per_month, s.neurorail_tenant_cost_usd_per_month, enforce,
-                         33 * 86400))
+        out.append(
+            Scope(
+                "tenant_month",
+                f"{PREFIX}tenant:{tenant}:month:{ids['month']}",
+                s.neurorail_tenant_tokens_per_month,
+                s.neurorail_tenant_cost_usd_per_month,
+                enforce,
+                33 * 86400,
+            )
+        )
     return out
 
 
@@ -153,21 +178,25 @@ def _result(scopes: list[Scope], raw: list) -> tuple[Scope | None, list[Scope]]:
     return (scopes[denied - 1] if denied else None), observed
 
 
-def reserve(client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: int,
-            cost: float) -> tuple[Scope | None, list[Scope]]:
+def reserve(
+    client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: int, cost: float
+) -> tuple[Scope | None, list[Scope]]:
     """Reserve the estimate in every scope at once; returns (denying scope, observed violations)."""
     ttl = max(sc.ttl_s for sc in scopes)
-    raw = script(client, _RESERVE)(keys=[_run_key(mission_id), *[sc.key for sc in scopes]],
-                                    args=[len(scopes), tokens, cost, ttl, *_args(scopes)])
+    raw = script(client, _RESERVE)(
+        keys=[_run_key(mission_id), *[sc.key for sc in scopes]], args=[len(scopes), tokens, cost, ttl, *_args(scopes)]
+    )
     return _result(scopes, raw)
 
 
-def charge(client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: int,
-           cost: float) -> tuple[Scope | None, list[Scope]]:
+def charge(
+    client: redis.Redis, mission_id: str, scopes: list[Scope], tokens: int, cost: float
+) -> tuple[Scope | None, list[Scope]]:
     """Record usage; growing past the reservation must fit every enforced limit or it is refused."""
     ttl = max(sc.ttl_s for sc in scopes)
-    raw = script(client, _CHARGE)(keys=[_run_key(mission_id), *[sc.key for sc in scopes]],
-                                   args=[len(scopes), tokens, cost, ttl, *_args(scopes)])
+    raw = script(client, _CHARGE)(
+        keys=[_run_key(mission_id), *[sc.key for sc in scopes]], args=[len(scopes), tokens, cost, ttl, *_args(scopes)]
+    )
     return _result(scopes, raw)
 
 
@@ -182,25 +211,34 @@ def overview(client: redis.Redis, settings: Settings, tenants: list[str] | None 
         found.add((key.decode() if isinstance(key, bytes) else key).split(":")[3])
     ids = period_ids()
     s = settings
-    limits = {"day": (s.neurorail_tenant_tokens_per_day, s.neurorail_tenant_cost_usd_per_day),
-              "month": (s.neurorail_tenant_tokens_per_month, s.neurorail_tenant_cost_usd_per_month)}
+    limits = {
+        "day": (s.neurorail_tenant_tokens_per_day, s.neurorail_tenant_cost_usd_per_day),
+        "month": (s.neurorail_tenant_tokens_per_month, s.neurorail_tenant_cost_usd_per_month),
+    }
     out = []
     for tenant in sorted(found):
         for period, (lt, lc) in limits.items():
             raw = client.hgetall(f"{PREFIX}tenant:{tenant}:{period}:{ids[period]}")
             data = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in raw.items()}
             spent = {"tokens": int(data.get("spent_tokens", 0)), "cost_usd": round(data.get("spent_cost", 0), 6)}
-            reserved = {"tokens": int(data.get("reserved_tokens", 0)),
-                        "cost_usd": round(data.get("reserved_cost", 0), 6)}
-            out.append({
-                "scope": f"tenant:{tenant}", "period": period, "period_id": ids[period],
-                "limit": {"tokens": lt or None, "cost_usd": lc or None},
-                "spent": spent, "reserved": reserved,
-                "remaining": {
-                    "tokens": max(0, lt - spent["tokens"] - reserved["tokens"]) if lt else None,
-                    "cost_usd": round(max(0.0, lc - spent["cost_usd"] - reserved["cost_usd"]), 6) if lc else None,
-                },
-            })
+            reserved = {
+                "tokens": int(data.get("reserved_tokens", 0)),
+                "cost_usd": round(data.get("reserved_cost", 0), 6),
+            }
+            out.append(
+                {
+                    "scope": f"tenant:{tenant}",
+                    "period": period,
+                    "period_id": ids[period],
+                    "limit": {"tokens": lt or None, "cost_usd": lc or None},
+                    "spent": spent,
+                    "reserved": reserved,
+                    "remaining": {
+                        "tokens": max(0, lt - spent["tokens"] - reserved["tokens"]) if lt else None,
+                        "cost_usd": round(max(0.0, lc - spent["cost_usd"] - reserved["cost_usd"]), 6) if lc else None,
+                    },
+                }
+            )
     return out
 
 
@@ -215,7 +253,8 @@ class BudgetRail(Rail):
     flag = "neurorail_enable_budget_enforcement"
     options = {
         "budget": ma.fields.Nested(
-            BudgetSchema, allow_none=True,
+            BudgetSchema,
+            allow_none=True,
             metadata={"description": "Per-mission caps; a charge that would cross one stops the mission (NR-E002)"},
         ),
     }
@@ -227,8 +266,16 @@ class BudgetRail(Rail):
         if own.get("max_tokens") or own.get("max_cost_usd"):
             # The submitter asked for this cap: enforced in every phase.
             ttl = longest_hard_limit(state.settings) + 86400
-            out.append(Scope("mission", f"{PREFIX}mission:{mission.id}", own.get("max_tokens") or 0,
-                             own.get("max_cost_usd") or 0.0, True, ttl))
+            out.append(
+                Scope(
+                    "mission",
+                    f"{PREFIX}mission:{mission.id}",
+                    own.get("max_tokens") or 0,
+                    own.get("max_cost_usd") or 0.0,
+                    True,
+                    ttl,
+                )
+            )
         mode = state.enforcement.mode(self)
         if mode != OFF:
             out += tenant_scopes(state.settings, mission.tenant, enforce=mode == ENFORCE)
@@ -248,8 +295,9 @@ class BudgetRail(Rail):
             m.BUDGET_VIOLATIONS.labels(denied.label).inc()
             raise OverBudget(f"{denied.label} budget has no room for this mission's estimate")
         state.notes["budget"] = scopes
-        state.events.append(("budget.reserved", {"tokens": tokens, "cost_usd": cost,
-                                                 "scopes": [sc.label for sc in scopes]}))
+        state.events.append(
+            ("budget.reserved", {"tokens": tokens, "cost_usd": cost, "scopes": [sc.label for sc in scopes]})
+        )
         if state.ctx is not None:
             state.ctx.on_charge = lambda t, c: self._charge(state, t, c)
 

@@ -73,4 +73,3 @@ class RailChain:
         except Exception:
             rail_metrics.RAIL_ERRORS.labels(rail.name, hook).inc()
             log.exception("rail %s failed in %s; continuing", rail.name, hook)
-

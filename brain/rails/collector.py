@@ -24,8 +24,9 @@ class NeuroRailCollector(Collector):
         self.settings = settings
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        state = GaugeMetricFamily("neurorail_reflex_state", "Circuit state: 0 closed, 1 half-open, 2 open",
-                                  labels=["breaker"])
+        state = GaugeMetricFamily(
+            "neurorail_reflex_state", "Circuit state: 0 closed, 1 half-open, 2 open", labels=["breaker"]
+        )
         pct = GaugeMetricFamily("neurorail_enforcement_percentage", "Share of missions whose rails enforce")
         try:
             client = get_redis(self.settings)

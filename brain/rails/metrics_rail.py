@@ -19,8 +19,9 @@ class MetricsRail(Rail):
     @staticmethod
     def _count(state: RunState, outcome: Outcome) -> None:
         agent = state.mission.agent
-        label = "retried" if outcome.retry_in is not None else (
-            "deferred" if outcome.deferred_until else outcome.status)
+        label = (
+            "retried" if outcome.retry_in is not None else ("deferred" if outcome.deferred_until else outcome.status)
+        )
         m.ATTEMPTS.labels(agent, label).inc()
         code = (outcome.error or {}).get("code", "")
         if code.startswith("NR-E"):

@@ -97,14 +97,17 @@ class Verdict:
 
 def check(client: redis.Redis, name: str, mission_id: str, probe_stale_s: float) -> Verdict:
     verdict, open_until, transition = script(client, _CHECK)(
-        keys=_keys(name)[:2], args=[time.time(), mission_id, probe_stale_s])
+        keys=_keys(name)[:2], args=[time.time(), mission_id, probe_stale_s]
+    )
     return Verdict(_s(verdict), float(open_until), _s(transition))
 
 
-def record(client: redis.Redis, name: str, mission_id: str, kind: str, threshold: int, window_s: float,
-           cooldown_s: float) -> str:
-    return _s(script(client, _RECORD)(keys=_keys(name),
-                                       args=[time.time(), mission_id, kind, threshold, window_s, cooldown_s]))
+def record(
+    client: redis.Redis, name: str, mission_id: str, kind: str, threshold: int, window_s: float, cooldown_s: float
+) -> str:
+    return _s(
+        script(client, _RECORD)(keys=_keys(name), args=[time.time(), mission_id, kind, threshold, window_s, cooldown_s])
+    )
 
 
 def reset(client: redis.Redis, name: str) -> bool:
@@ -125,20 +128,22 @@ def list_breakers(client: redis.Redis, window_s: float) -> list[dict]:
     now = time.time()
     out = []
     for key in sorted(_s(k) for k in client.smembers(INDEX_KEY)):
-        name = key[len(PREFIX):]
+        name = key[len(PREFIX) :]
         try:
             data = {_s(k): _s(v) for k, v in client.hgetall(key).items()}
             failures = client.zcount(key + ":failures", now - window_s, "+inf")
         except redis.ResponseError:  # not a breaker's keys (an index entry written before names were checked)
             continue
         open_until = float(data.get("open_until") or 0)
-        out.append({
-            "name": name,
-            "state": data.get("state", "closed"),
-            "failures_in_window": failures,
-            "open_until": open_until if data.get("state") == "open" else None,
-            "probe_mission_id": data.get("probe") or None,
-        })
+        out.append(
+            {
+                "name": name,
+                "state": data.get("state", "closed"),
+                "failures_in_window": failures,
+                "open_until": open_until if data.get("state") == "open" else None,
+                "probe_mission_id": data.get("probe") or None,
+            }
+        )
     return out
 
 
@@ -215,16 +220,26 @@ class ReflexRail(Rail):
         if not note:
             return
         s = state.settings
-        transition = record(state.redis, note["name"], str(state.mission.id), kind,
-                                     s.neurorail_reflex_failures, s.neurorail_reflex_window_s,
-                                     s.neurorail_reflex_cooldown_s)
+        transition = record(
+            state.redis,
+            note["name"],
+            str(state.mission.id),
+            kind,
+            s.neurorail_reflex_failures,
+            s.neurorail_reflex_window_s,
+            s.neurorail_reflex_cooldown_s,
+        )
         if transition:
             self._transition(state, note["name"], transition)
 
     @staticmethod
     def _transition(state: RunState, name: str, transition: str) -> None:
-        event = {"opened": "reflex.opened", "reopened": "reflex.opened", "half_open": "reflex.half_open",
-                 "closed": "reflex.closed"}[transition]
+        event = {
+            "opened": "reflex.opened",
+            "reopened": "reflex.opened",
+            "half_open": "reflex.half_open",
+            "closed": "reflex.closed",
+        }[transition]
         m.REFLEX_ACTIONS.labels(transition).inc()
         state.events.append((event, {"breaker": name}))
         log.warning("circuit %s %s", name, transition)

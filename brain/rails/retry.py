@@ -19,7 +19,9 @@ class RetryRail(Rail):
     name = "retry"
     options = {
         "max_retries": ma.fields.Integer(
-            allow_none=True, strict=True, validate=ma.validate.Range(min=0, max=100),
+            allow_none=True,
+            strict=True,
+            validate=ma.validate.Range(min=0, max=100),
             metadata={"description": "Retries of a retryable agent error (default NEURORAIL_MAX_RETRIES)"},
         ),
     }
@@ -33,5 +35,6 @@ class RetryRail(Rail):
         retries_done = state.mission.attempts - 1
         if retries_done < limit:
             s = state.settings
-            outcome.retry_in = backoff_s(state.mission.attempts, s.neurorail_retry_backoff_s,
-                                         s.neurorail_retry_backoff_max_s)
+            outcome.retry_in = backoff_s(
+                state.mission.attempts, s.neurorail_retry_backoff_s, s.neurorail_retry_backoff_max_s
+            )

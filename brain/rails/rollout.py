@@ -64,8 +64,7 @@ class Enforcement:
     @classmethod
     def for_mission(cls, settings: Settings, client: redis.Redis, mission_id: str) -> Enforcement:
         pct = current_percentage(settings, client) if settings.neurorail_phase == 2 else 0
-        return cls(phase=settings.neurorail_phase, percentage=pct, canary=in_canary(mission_id, pct),
-                   settings=settings)
+        return cls(phase=settings.neurorail_phase, percentage=pct, canary=in_canary(mission_id, pct), settings=settings)
 
     def mode(self, rail: Rail) -> str:
         """off, observe or enforce. A rail declares its flag (a setting) and what the flag being off means."""
@@ -158,9 +157,23 @@ def guard(client: redis.Redis, settings: Settings) -> dict | None:
     client.set(PERCENTAGE_KEY, new)
     client.set(COOLDOWN_KEY, 1, ex=settings.neurorail_rollback_window_s)
     forget_cached_percentage()
-    change = {"from": current, "to": new, "rail_failures": rail, "missions": total,
-              "rate": round(rail / total, 4), "threshold": settings.neurorail_rollback_error_rate}
-    log.warning("NeuroRail rollback: %d/%d missions (%.1f%%) failed by enforcing rails in the last %d s, "
-                "above %.1f%%; enforcement %d%% -> %d%%", rail, total, 100 * rail / total,
-                settings.neurorail_rollback_window_s, 100 * settings.neurorail_rollback_error_rate, current, new)
+    change = {
+        "from": current,
+        "to": new,
+        "rail_failures": rail,
+        "missions": total,
+        "rate": round(rail / total, 4),
+        "threshold": settings.neurorail_rollback_error_rate,
+    }
+    log.warning(
+        "NeuroRail rollback: %d/%d missions (%.1f%%) failed by enforcing rails in the last %d s, "
+        "above %.1f%%; enforcement %d%% -> %d%%",
+        rail,
+        total,
+        100 * rail / total,
+        settings.neurorail_rollback_window_s,
+        100 * settings.neurorail_rollback_error_rate,
+        current,
+        new,
+    )
     return change

@@ -19,11 +19,15 @@ class TimeoutRail(Rail):
     flag = "neurorail_enable_timeout_enforcement"
     options = {
         "timeout_s": ma.fields.Integer(
-            allow_none=True, strict=True, validate=ma.validate.Range(min=1, max=86400),
+            allow_none=True,
+            strict=True,
+            validate=ma.validate.Range(min=1, max=86400),
             metadata={"description": "Soft time limit in seconds (hard limit BRAIN_TIME_LIMIT_GRACE_S later)"},
         ),
         "start_within_s": ma.fields.Integer(
-            allow_none=True, strict=True, validate=ma.validate.Range(min=1, max=30 * 86400),
+            allow_none=True,
+            strict=True,
+            validate=ma.validate.Range(min=1, max=30 * 86400),
             metadata={"description": "Schedule-to-start deadline: not started by then → expired (NR-E006)"},
         ),
     }
@@ -31,8 +35,9 @@ class TimeoutRail(Rail):
     def before_publish(self, state: PublishState) -> None:
         """The message carries the mission's soft and hard limits; the worker's pool enforces them."""
         mission = state.mission
-        soft, hard = message_limits(state.settings, mission.agent, mission.timeout_s,
-                                    state.enforcement.mode(self) == ENFORCE)
+        soft, hard = message_limits(
+            state.settings, mission.agent, mission.timeout_s, state.enforcement.mode(self) == ENFORCE
+        )
         state.message.update(soft_time_limit=soft, time_limit=hard)
 
     def before_run(self, state: RunState) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 # Permissions an endpoint can require (api/auth.py maps endpoints to them).
-READ = "read"                  # read missions, approvals, events, budgets, system state
-SUBMIT = "submit"              # submit missions
-CANCEL = "cancel"              # cancel missions
-APPROVE = "approve"            # approve or reject missions awaiting approval
-ADMIN = "admin"                # reflex reset, policy reload, budgets, anything not listed
+READ = "read"  # read missions, approvals, events, budgets, system state
+SUBMIT = "submit"  # submit missions
+CANCEL = "cancel"  # cancel missions
+APPROVE = "approve"  # approve or reject missions awaiting approval
+ADMIN = "admin"  # reflex reset, policy reload, budgets, anything not listed
 
 PERMISSIONS: tuple[str, ...] = (READ, SUBMIT, CANCEL, APPROVE, ADMIN)
 

@@ -17,8 +17,9 @@ from brain.errors import BrainError, ConfigError
 from brain.json_limits import text_problem
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
-ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                   "ES256", "ES384", "ES512", "EdDSA"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 _TENANT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -53,8 +54,13 @@ def verify_token(token: str, settings: Any) -> Identity:
     options: dict[str, Any] = {"require": ["sub", "exp"], "verify_aud": bool(settings.jwt_audience)}
     try:
         claims = jwt.decode(
-            token, key, algorithms=[alg], leeway=settings.jwt_leeway_s, options=options,
-            issuer=settings.jwt_issuer or None, audience=settings.jwt_audience or None,
+            token,
+            key,
+            algorithms=[alg],
+            leeway=settings.jwt_leeway_s,
+            options=options,
+            issuer=settings.jwt_issuer or None,
+            audience=settings.jwt_audience or None,
         )
     except jwt.ExpiredSignatureError:
         raise AuthError("the bearer token has expired") from None
@@ -82,8 +88,10 @@ def _check_lifetime(claims: dict[str, Any], settings: Any) -> None:
     if lifetime != lifetime:  # NaN
         raise AuthError("the bearer token's exp or iat is out of range")
     if lifetime > settings.jwt_max_ttl_s + settings.jwt_leeway_s:
-        raise AuthError(f"the bearer token's lifetime exceeds the {settings.jwt_max_ttl_s} s this server "
-                        "accepts (BRAIN_JWT_MAX_TTL_S)")
+        raise AuthError(
+            f"the bearer token's lifetime exceeds the {settings.jwt_max_ttl_s} s this server "
+            "accepts (BRAIN_JWT_MAX_TTL_S)"
+        )
 
 
 def _identity(claims: dict[str, Any], multi_tenancy: bool) -> Identity:
@@ -164,8 +172,13 @@ def issue_token(
     if ttl_s > settings.jwt_max_ttl_s:
         raise ConfigError(f"a token lifetime of {ttl_s} s exceeds BRAIN_JWT_MAX_TTL_S ({settings.jwt_max_ttl_s} s)")
     now = dt.datetime.now(dt.UTC)
-    claims: dict[str, Any] = {"sub": sub, "tenant": tenant, "roles": sorted(set(roles)), "iat": now,
-                              "exp": now + dt.timedelta(seconds=ttl_s)}
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "tenant": tenant,
+        "roles": sorted(set(roles)),
+        "iat": now,
+        "exp": now + dt.timedelta(seconds=ttl_s),
+    }
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

@@ -25,17 +25,30 @@ class SelfApproval(PolicyDenied):
     error = "self_approval_forbidden"
 
 
-def request(session: Session, settings: Settings, mission: Mission, rule_id: str | None,
-            actor: str | None = None) -> Approval:
+def request(
+    session: Session, settings: Settings, mission: Mission, rule_id: str | None, actor: str | None = None
+) -> Approval:
     """Open the approval a mission in `awaiting_approval` waits for."""
     now = utcnow()
-    approval = Approval(id=uuid.uuid4(), mission_id=mission.id, tenant=mission.tenant, status="pending",
-                        rule_id=rule_id, requested_by=actor, created_at=now,
-                        expires_at=now + dt.timedelta(seconds=settings.approval_ttl_s))
+    approval = Approval(
+        id=uuid.uuid4(),
+        mission_id=mission.id,
+        tenant=mission.tenant,
+        status="pending",
+        rule_id=rule_id,
+        requested_by=actor,
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=settings.approval_ttl_s),
+    )
     audit.insert_at_commit(session, approval)
-    audit.record(session, "approval.requested", mission.id, tenant=mission.tenant, actor=actor,
-                 data={"approval_id": str(approval.id), "rule_id": rule_id,
-                       "expires_at": approval.expires_at.isoformat()})
+    audit.record(
+        session,
+        "approval.requested",
+        mission.id,
+        tenant=mission.tenant,
+        actor=actor,
+        data={"approval_id": str(approval.id), "rule_id": rule_id, "expires_at": approval.expires_at.isoformat()},
+    )
     return approval
 
 
@@ -46,8 +59,14 @@ def get_approval(session: Session, approval_id: uuid.UUID, tenant: str | None = 
     return approval
 
 
-def list_approvals(session: Session, *, status: str | None = None, limit: int = 50, cursor: str | None = None,
-                   tenant: str | None = None) -> tuple[Sequence[Approval], str | None]:
+def list_approvals(
+    session: Session,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    tenant: str | None = None,
+) -> tuple[Sequence[Approval], str | None]:
     """A page of approvals, newest first, by keyset on (created_at, id)."""
     query = select(Approval)
     if status:
@@ -56,8 +75,7 @@ def list_approvals(session: Session, *, status: str | None = None, limit: int = 
         query = query.where(Approval.tenant == tenant)
     if cursor:
         when, last_id = decode_cursor(cursor)
-        query = query.where(or_(Approval.created_at < when,
-                                and_(Approval.created_at == when, Approval.id < last_id)))
+        query = query.where(or_(Approval.created_at < when, and_(Approval.created_at == when, Approval.id < last_id)))
     rows = session.scalars(query.order_by(Approval.created_at.desc(), Approval.id.desc()).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
@@ -65,8 +83,11 @@ def list_approvals(session: Session, *, status: str | None = None, limit: int = 
 
 def _ensure_pending(approval: Approval) -> None:
     if approval.status != "pending":
-        raise Conflict(f"approval {approval.id} was already decided ({approval.status})",
-                       status=approval.status, decided_by=approval.decided_by)
+        raise Conflict(
+            f"approval {approval.id} was already decided ({approval.status})",
+            status=approval.status,
+            decided_by=approval.decided_by,
+        )
     if approval.expires_at <= utcnow():
         raise Conflict(f"approval {approval.id} expired at {approval.expires_at.isoformat()}", status="expired")
 
@@ -75,7 +96,8 @@ def _decide(session: Session, approval: Approval, status: str, approver: str | N
     """pending → status, once: a second decision (or one racing this) is a Conflict."""
     _ensure_pending(approval)
     changed = session.execute(
-        update(Approval).where(Approval.id == approval.id, Approval.status == "pending")
+        update(Approval)
+        .where(Approval.id == approval.id, Approval.status == "pending")
         .values(status=status, decided_by=approver, reason=reason, decided_at=utcnow())
     ).rowcount
     if not changed:
@@ -83,8 +105,14 @@ def _decide(session: Session, approval: Approval, status: str, approver: str | N
     session.refresh(approval)
 
 
-def approve(session: Session, settings: Settings, approval_id: uuid.UUID, approver: str | None,
-            reason: str | None = None, tenant: str | None = None) -> tuple[Approval, Mission]:
+def approve(
+    session: Session,
+    settings: Settings,
+    approval_id: uuid.UUID,
+    approver: str | None,
+    reason: str | None = None,
+    tenant: str | None = None,
+) -> tuple[Approval, Mission]:
     """Grant: the mission becomes queued, and is published once this transaction commits."""
     approval = get_approval(session, approval_id, tenant)
     mission = session.get(Mission, approval.mission_id)
@@ -92,8 +120,11 @@ def approve(session: Session, settings: Settings, approval_id: uuid.UUID, approv
     if approver and mission is not None and mission.submitted_by and approver == mission.submitted_by:
         raise SelfApproval("the submitter of a mission may not approve it", approver=approver)
     _decide(session, approval, "approved", approver, reason)
-    session.execute(update(Mission).where(Mission.id == approval.mission_id, Mission.status == "awaiting_approval")
-                    .values(status="queued", dispatched_at=utcnow()))
+    session.execute(
+        update(Mission)
+        .where(Mission.id == approval.mission_id, Mission.status == "awaiting_approval")
+        .values(status="queued", dispatched_at=utcnow())
+    )
     data = {"approval_id": str(approval.id), "reason": reason}
     audit.record(session, "approval.granted", approval.mission_id, tenant=approval.tenant, actor=approver, data=data)
     audit.record(session, "mission.queued", approval.mission_id, tenant=approval.tenant, actor=approver)
@@ -103,44 +134,65 @@ def approve(session: Session, settings: Settings, approval_id: uuid.UUID, approv
     return approval, mission
 
 
-def reject(session: Session, approval_id: uuid.UUID, approver: str | None, reason: str,
-           tenant: str | None = None) -> tuple[Approval, Mission]:
+def reject(
+    session: Session, approval_id: uuid.UUID, approver: str | None, reason: str, tenant: str | None = None
+) -> tuple[Approval, Mission]:
     """Refuse: the mission ends `rejected` without ever being published."""
     approval = get_approval(session, approval_id, tenant)
     _decide(session, approval, "rejected", approver, reason)
     _reject_mission(session, approval, {"code": "approval_rejected", "message": reason}, approver)
-    audit.record(session, "approval.rejected", approval.mission_id, tenant=approval.tenant, actor=approver,
-                 data={"approval_id": str(approval.id), "reason": reason})
+    audit.record(
+        session,
+        "approval.rejected",
+        approval.mission_id,
+        tenant=approval.tenant,
+        actor=approver,
+        data={"approval_id": str(approval.id), "reason": reason},
+    )
     return approval, session.get(Mission, approval.mission_id)
 
 
 def _reject_mission(session: Session, approval: Approval, error: dict, actor: str | None) -> None:
     changed = session.execute(
-        update(Mission).where(Mission.id == approval.mission_id, Mission.status == "awaiting_approval")
+        update(Mission)
+        .where(Mission.id == approval.mission_id, Mission.status == "awaiting_approval")
         .values(status="rejected", finished_at=utcnow(), error=error)
     ).rowcount
     if changed:
-        audit.record(session, "mission.rejected", approval.mission_id, tenant=approval.tenant, actor=actor,
-                     data={"reason": error["message"], "approval_id": str(approval.id)})
+        audit.record(
+            session,
+            "mission.rejected",
+            approval.mission_id,
+            tenant=approval.tenant,
+            actor=actor,
+            data={"reason": error["message"], "approval_id": str(approval.id)},
+        )
 
 
 def expire_due(session: Session, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Pending approvals past their expiry → expired, and their missions → rejected (reason `expired`)."""
     now = now or utcnow()
-    due = session.scalars(select(Approval).where(Approval.status == "pending", Approval.expires_at <= now)
-                          .limit(limit)).all()
+    due = session.scalars(
+        select(Approval).where(Approval.status == "pending", Approval.expires_at <= now).limit(limit)
+    ).all()
     expired = 0
     for approval in due:
         changed = session.execute(
-            update(Approval).where(Approval.id == approval.id, Approval.status == "pending")
+            update(Approval)
+            .where(Approval.id == approval.id, Approval.status == "pending")
             .values(status="expired", reason="expired", decided_at=now)
         ).rowcount
         if not changed:
             continue
         expired += 1
         _reject_mission(session, approval, {"code": "expired", "message": "expired"}, None)
-        audit.record(session, "approval.expired", approval.mission_id, tenant=approval.tenant,
-                     data={"approval_id": str(approval.id), "reason": "expired"})
+        audit.record(
+            session,
+            "approval.expired",
+            approval.mission_id,
+            tenant=approval.tenant,
+            data={"approval_id": str(approval.id), "reason": "expired"},
+        )
     return expired
 
 

@@ -102,8 +102,7 @@ def record(
     # Round-trip through JSON so the stored data is exactly what was hashed: anything JSON
     # has no value for becomes a string (or null for NaN/Infinity), never a hash mismatch later.
     stored = json.loads(json.dumps(data or {}, default=str), parse_constant=lambda _: None)
-    event = Event(type=type_, mission_id=mission_id, tenant=tenant, actor=actor, data=stored,
-                  created_at=utcnow())
+    event = Event(type=type_, mission_id=mission_id, tenant=tenant, actor=actor, data=stored, created_at=utcnow())
     session.info.setdefault(PENDING, []).append(event)
     return event
 

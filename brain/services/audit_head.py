@@ -66,8 +66,9 @@ def export(target: str, head: dict[str, Any], timeout_s: float = 10) -> None:
     """Publish a head: POST it as JSON to an http(s) URL, or append it as one line to a file."""
     line = json.dumps(head, sort_keys=True)
     if target.startswith(("http://", "https://")):
-        request = urllib.request.Request(target, data=line.encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            target, data=line.encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             response.read()
         return

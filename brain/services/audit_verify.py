@@ -17,8 +17,17 @@ from brain.services.audit import GENESIS, chain_hash
 
 MAX_LISTED = 1000  # breaks listed in a report; all of them are counted
 
-_ROWS = select(Event.id, Event.type, Event.mission_id, Event.tenant, Event.actor, cast(Event.data, Text),
-               Event.created_at, Event.prev_hash, Event.hash)
+_ROWS = select(
+    Event.id,
+    Event.type,
+    Event.mission_id,
+    Event.tenant,
+    Event.actor,
+    cast(Event.data, Text),
+    Event.created_at,
+    Event.prev_hash,
+    Event.hash,
+)
 
 
 @dataclass
@@ -59,8 +68,15 @@ def verify(session: Session, batch: int = 1000) -> Report:
             report.last_hash, report.last_id = expected_prev, after
             return report
         for row in rows:
-            event = Event(id=row[0], type=row[1], mission_id=row[2], tenant=row[3], actor=row[4],
-                          data=json.loads(row[5]) if row[5] is not None else None, created_at=row[6])
+            event = Event(
+                id=row[0],
+                type=row[1],
+                mission_id=row[2],
+                tenant=row[3],
+                actor=row[4],
+                data=json.loads(row[5]) if row[5] is not None else None,
+                created_at=row[6],
+            )
             prev_hash, stored_hash = row[7], row[8]
             if prev_hash != expected_prev:
                 _add(report, Broken(event.id, LINK))

@@ -31,8 +31,11 @@ def decode_cursor(cursor: str) -> int:
 def _filtered(query, type_: str | None, mission_id: uuid.UUID | None, tenant: str | None):
     if type_:
         # "mission.*" selects a family of types.
-        query = (query.where(Event.type.startswith(type_[:-1], autoescape=True)) if type_.endswith(".*")
-                 else query.where(Event.type == type_))
+        query = (
+            query.where(Event.type.startswith(type_[:-1], autoescape=True))
+            if type_.endswith(".*")
+            else query.where(Event.type == type_)
+        )
     if mission_id:
         query = query.where(Event.mission_id == mission_id)
     if tenant is not None:
@@ -40,9 +43,16 @@ def _filtered(query, type_: str | None, mission_id: uuid.UUID | None, tenant: st
     return query
 
 
-def list_events(session: Session, *, type: str | None = None, mission_id: uuid.UUID | None = None,
-                since: dt.datetime | None = None, limit: int = 50, cursor: str | None = None,
-                tenant: str | None = None) -> tuple[list[Event], str | None]:
+def list_events(
+    session: Session,
+    *,
+    type: str | None = None,
+    mission_id: uuid.UUID | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    tenant: str | None = None,
+) -> tuple[list[Event], str | None]:
     """A page of events newest first; next_cursor continues with older ones."""
     query = _filtered(select(Event), type, mission_id, tenant)
     if since is not None:
@@ -60,9 +70,15 @@ def mission_events(session: Session, mission_id: uuid.UUID, tenant: str | None =
     return list(session.scalars(select(Event).where(Event.mission_id == mission.id).order_by(Event.id)))
 
 
-def events_after(session: Session, after_id: int, *, type: str | None = None,
-                 mission_id: uuid.UUID | None = None, tenant: str | None = None,
-                 limit: int = 200) -> list[Event]:
+def events_after(
+    session: Session,
+    after_id: int,
+    *,
+    type: str | None = None,
+    mission_id: uuid.UUID | None = None,
+    tenant: str | None = None,
+    limit: int = 200,
+) -> list[Event]:
     """Events with an id above `after_id`, oldest first (the live tail)."""
     query = _filtered(select(Event).where(Event.id > after_id), type, mission_id, tenant)
     return list(session.scalars(query.order_by(Event.id).limit(limit)))

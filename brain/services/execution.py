@@ -32,8 +32,9 @@ def claim(session: Session, mission_id: uuid.UUID, worker: str) -> Mission | Non
         return None
     # A plain (transient) instance holding the row as updated: callers only read it.
     mission = Mission(**row._mapping)
-    audit.record(session, "mission.started", mission_id, tenant=mission.tenant, actor=worker,
-                 data={"attempt": mission.attempts})
+    audit.record(
+        session, "mission.started", mission_id, tenant=mission.tenant, actor=worker, data={"attempt": mission.attempts}
+    )
     return mission
 
 
@@ -93,8 +94,13 @@ def requeue(session: Session, mission: Mission, reason: str) -> bool:
         .values(status="queued", dispatched_at=None, worker=None)
     ).rowcount
     if changed:
-        audit.record(session, "mission.retried", mission.id, tenant=mission.tenant,
-                     data={"reason": reason, "attempt": mission.attempts})
+        audit.record(
+            session,
+            "mission.retried",
+            mission.id,
+            tenant=mission.tenant,
+            data={"reason": reason, "attempt": mission.attempts},
+        )
     return bool(changed)
 
 
@@ -103,29 +109,49 @@ def defer(session: Session, mission: Mission, until: dt.datetime, would_have: li
     changed = session.execute(
         update(Mission)
         .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
-        .values(status="queued", attempts=Mission.attempts - 1, deferred_until=until, dispatched_at=until,
-                worker=None, started_at=None, would_have=list(would_have))
+        .values(
+            status="queued",
+            attempts=Mission.attempts - 1,
+            deferred_until=until,
+            dispatched_at=until,
+            worker=None,
+            started_at=None,
+            would_have=list(would_have),
+        )
     ).rowcount
     if changed:
-        audit.record(session, "mission.deferred", mission.id, tenant=mission.tenant,
-                     data={"until": until.isoformat()})
+        audit.record(session, "mission.deferred", mission.id, tenant=mission.tenant, data={"until": until.isoformat()})
     return bool(changed)
 
 
-def retry(session: Session, mission: Mission, error: dict[str, Any] | None, usage: dict[str, Any] | None,
-          would_have: list[str], delay_s: float) -> bool:
+def retry(
+    session: Session,
+    mission: Mission,
+    error: dict[str, Any] | None,
+    usage: dict[str, Any] | None,
+    would_have: list[str],
+    delay_s: float,
+) -> bool:
     """running → queued for another attempt after a retryable agent error."""
     due = utcnow() + dt.timedelta(seconds=delay_s)
     changed = session.execute(
         update(Mission)
         .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
-        .values(status="queued", dispatched_at=due, worker=None, error=error, usage=usage,
-                would_have=list(would_have))
+        .values(status="queued", dispatched_at=due, worker=None, error=error, usage=usage, would_have=list(would_have))
     ).rowcount
     if changed:
-        audit.record(session, "mission.retried", mission.id, tenant=mission.tenant,
-                     data={"reason": "retryable_error", "attempt": mission.attempts, "delay_s": round(delay_s, 3),
-                           "error": error})
+        audit.record(
+            session,
+            "mission.retried",
+            mission.id,
+            tenant=mission.tenant,
+            data={
+                "reason": "retryable_error",
+                "attempt": mission.attempts,
+                "delay_s": round(delay_s, 3),
+                "error": error,
+            },
+        )
     return bool(changed)
 
 
@@ -137,24 +163,28 @@ def clear_dispatched(session: Session, mission_id: uuid.UUID) -> None:
 
 
 def running_started_before(session: Session, before: dt.datetime, limit: int = 500) -> list[Mission]:
-    return list(session.scalars(
-        select(Mission).where(Mission.status == "running", Mission.started_at < before).limit(limit)
-    ))
+    return list(
+        session.scalars(select(Mission).where(Mission.status == "running", Mission.started_at < before).limit(limit))
+    )
 
 
 def undispatched(session: Session, created_before: dt.datetime, limit: int = 500) -> list[Mission]:
-    return list(session.scalars(
-        select(Mission)
-        .where(Mission.status == "queued", Mission.dispatched_at.is_(None), Mission.created_at < created_before)
-        .order_by(Mission.created_at)
-        .limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Mission)
+            .where(Mission.status == "queued", Mission.dispatched_at.is_(None), Mission.created_at < created_before)
+            .order_by(Mission.created_at)
+            .limit(limit)
+        )
+    )
 
 
 def dispatched_before(session: Session, before: dt.datetime, limit: int = 500) -> list[Mission]:
-    return list(session.scalars(
-        select(Mission)
-        .where(Mission.status == "queued", Mission.dispatched_at < before)
-        .order_by(Mission.created_at)
-        .limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Mission)
+            .where(Mission.status == "queued", Mission.dispatched_at < before)
+            .order_by(Mission.created_at)
+            .limit(limit)
+        )
+    )

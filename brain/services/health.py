@@ -85,8 +85,7 @@ def snapshot(settings: Settings, started_at: float) -> dict[str, Any]:
 def _take_slot(settings: Settings) -> bool:
     """One sample per interval across the deployment: beat and the sweep leader may both ask."""
     try:
-        return bool(get_redis(settings).set(CHECK_SLOT_KEY, 1, nx=True,
-                                            px=int(settings.health_check_interval_s * 900)))
+        return bool(get_redis(settings).set(CHECK_SLOT_KEY, 1, nx=True, px=int(settings.health_check_interval_s * 900)))
     except Exception:  # noqa: BLE001 - Redis down is exactly what the sample must record
         return True
 
@@ -113,8 +112,9 @@ def availability(settings: Settings, window_s: int) -> dict[str, Any]:
     since = utcnow() - dt.timedelta(seconds=window_s)
     with session_scope(settings.database_url) as session:
         total, up = session.execute(
-            select(func.count(), func.coalesce(func.sum(case((HealthCheck.ok, 1), else_=0)), 0))
-            .where(HealthCheck.checked_at >= since)
+            select(func.count(), func.coalesce(func.sum(case((HealthCheck.ok, 1), else_=0)), 0)).where(
+                HealthCheck.checked_at >= since
+            )
         ).one()
     return {
         "window_s": window_s,
@@ -123,4 +123,3 @@ def availability(settings: Settings, window_s: int) -> dict[str, Any]:
         "expected_checks": window_s // settings.health_check_interval_s,
         "availability": round(int(up) / int(total), 6) if total else None,
     }
-

@@ -47,9 +47,7 @@ def list_missions(
         query = query.where(Mission.tenant == tenant)
     if cursor:
         when, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(Mission.created_at < when, and_(Mission.created_at == when, Mission.id < last_id))
-        )
+        query = query.where(or_(Mission.created_at < when, and_(Mission.created_at == when, Mission.id < last_id)))
     query = query.order_by(Mission.created_at.desc(), Mission.id.desc()).limit(limit + 1)
     rows = session.execute(query).all()
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
@@ -73,8 +71,7 @@ def cancel_mission(
     if not changed:
         session.rollback()
         return cancel_mission(session, mission_id, tenant=tenant, actor=actor)
-    audit.record(session, "mission.cancelled", mission_id, tenant=mission.tenant, actor=actor,
-                 data={"from": was})
+    audit.record(session, "mission.cancelled", mission_id, tenant=mission.tenant, actor=actor, data={"from": was})
     session.refresh(mission)
     return mission, was == "running"
 

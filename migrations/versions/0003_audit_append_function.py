@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -48,5 +48,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS brain_append_events(text[], uuid[], text[], text[], text[], "
-                   "timestamp[], bytea[])")
+        op.execute(
+            "DROP FUNCTION IF EXISTS brain_append_events(text[], uuid[], text[], text[], text[], timestamp[], bytea[])"
+        )

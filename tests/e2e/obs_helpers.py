@@ -7,7 +7,7 @@ import re
 import requests
 from sqlalchemy import create_engine, text
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 
 def samples(body: str) -> list[tuple[str, dict[str, str], float]]:

@@ -24,13 +24,19 @@ def test_brain_up_serves_the_curl_example_and_stops_cleanly():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRAIN_", "PROMETHEUS_"))}
     env.update({"BRAIN_DATA_DIR": data_dir, "BRAIN_WORKER_METRICS_PORT": str(free_port())})
     log = open(os.path.join(data_dir, "up.log"), "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "brain.cli", "up", "--port", str(port), "--workers", "1"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brain.cli", "up", "--port", str(port), "--workers", "1"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _ready(base), 90, what="brain up")
-        resp = requests.post(f"{base}/api/missions", json={"name": "hello", "agent": "echo", "payload": {"msg": "hi"}},
-                             timeout=10)
+        resp = requests.post(
+            f"{base}/api/missions", json={"name": "hello", "agent": "echo", "payload": {"msg": "hi"}}, timeout=10
+        )
         assert resp.status_code == 202
         mission_id = resp.json()["id"]
         done = wait_for(lambda: _finished(base, mission_id), 60, what="the hello mission")

@@ -17,8 +17,23 @@ pytestmark = pytest.mark.e2e
 
 def test_brain_api_takes_host_port_and_workers(bare_stack):
     port = free_port()
-    proc = bare_stack.spawn("api-options", [sys.executable, "-m", "brain.cli", "api", "--host", "127.0.0.1",
-                                            "--port", str(port), "--workers", "1", "--threads", "2"])
+    proc = bare_stack.spawn(
+        "api-options",
+        [
+            sys.executable,
+            "-m",
+            "brain.cli",
+            "api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+        ],
+    )
     url = f"http://127.0.0.1:{port}"
 
     def live() -> bool:
@@ -36,8 +51,9 @@ def test_brain_api_takes_host_port_and_workers(bare_stack):
 
 @pytest.mark.parametrize("command", ["api", "up", "flower"])
 def test_help_documents_the_options(command):
-    out = subprocess.run([sys.executable, "-m", "brain.cli", command, "--help"], cwd=REPO, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "brain.cli", command, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0
     assert "--host" in out.stdout and "--port" in out.stdout
     if command != "flower":

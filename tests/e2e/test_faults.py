@@ -27,8 +27,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.standard]
 def fault_stack(request):
     """A standard-profile stack on private servers; the test starts the processes it needs."""
     pg, rs = start_postgres(), start_redis(persistent=True)
-    stack = Stack.create("standard", database_url=pg.url, redis_url=rs.url, BRAIN_SWEEP_LEADER_TTL_S="3",
-                         BRAIN_REDISPATCH_AFTER_S="10")
+    stack = Stack.create(
+        "standard", database_url=pg.url, redis_url=rs.url, BRAIN_SWEEP_LEADER_TTL_S="3", BRAIN_REDISPATCH_AFTER_S="10"
+    )
     try:
         yield stack, pg, rs
     finally:
@@ -206,8 +207,11 @@ def test_the_sweep_leader_is_taken_over_when_its_node_dies(fault_stack):
     time.sleep(2)
     assert client.get("brain:sweep:leader") == leader  # one leader at a time: the second stands by
     os.killpg(first.popen.pid, signal.SIGKILL)
-    taken = wait_for(lambda: (v := client.get("brain:sweep:leader")) and v != leader and v, 15,
-                     what="the other node to take the lease over")
+    taken = wait_for(
+        lambda: (v := client.get("brain:sweep:leader")) and v != leader and v,
+        15,
+        what="the other node to take the lease over",
+    )
     assert taken and second.alive()
 
 
@@ -218,8 +222,12 @@ def test_api_sigterm_completes_requests_in_flight(fault_stack):
     stream: dict = {}
 
     def tail() -> None:
-        with requests.get(f"{url}/api/events/stream", stream=True, timeout=30,
-                          headers={"Authorization": f"Bearer {stack.env['BRAIN_API_TOKEN']}"}) as resp:
+        with requests.get(
+            f"{url}/api/events/stream",
+            stream=True,
+            timeout=30,
+            headers={"Authorization": f"Bearer {stack.env['BRAIN_API_TOKEN']}"},
+        ) as resp:
             stream["status"] = resp.status_code
             stream["body"] = b"".join(resp.iter_content(None))  # raises if the server cuts it off
 

@@ -11,19 +11,24 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 
-from tests.conftest import PROFILES, make_stack
+from tests.stack import PROFILES, make_stack
 
 pytestmark = pytest.mark.e2e
 
-CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-          checks.response_schema_conformance]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module", params=PROFILES)
 def fuzz_stack(request):
     """A private stack (API only): fuzzed admin calls must not disturb the shared one."""
-    s = make_stack(request.param, request, f"fuzz_{request.param}", BRAIN_EVENTS_STREAM_MAX_S="1",
-                   BRAIN_MULTI_TENANCY="true")
+    s = make_stack(
+        request.param, request, f"fuzz_{request.param}", BRAIN_EVENTS_STREAM_MAX_S="1", BRAIN_MULTI_TENANCY="true"
+    )
     try:
         s.start_api()
         yield s
@@ -51,23 +56,38 @@ def _call(fuzz_stack, case, anonymous: bool = False) -> None:
 
 
 @schema.exclude(path=STREAM).parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=HEALTH)
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=HEALTH,
+)
 def test_api_operations_with_an_admin_token(fuzz_stack, case):
     _call(fuzz_stack, case)
 
 
 @schema.exclude(path=STREAM).parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=HEALTH)
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=HEALTH,
+)
 def test_api_operations_anonymously(fuzz_stack, case):
     _call(fuzz_stack, case, anonymous=True)
 
 
 # Each event-stream response lasts BRAIN_EVENTS_STREAM_MAX_S (1 s here): fewer examples.
 @schema.include(path=STREAM).parametrize()
-@settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=HEALTH)
+@settings(
+    max_examples=2,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=HEALTH,
+)
 def test_event_stream_operation(fuzz_stack, case):
     _call(fuzz_stack, case)
 
@@ -75,19 +95,27 @@ def test_event_stream_operation(fuzz_stack, case):
 def _post_paths(fuzz_stack) -> list[str]:
     """POST operations that take a JSON body (the others ignore one)."""
     spec = fuzz_stack.request("GET", "/api/openapi.json").json()
-    return [p.replace("{approval_id}", "6f9619ff-8b86-d011-b42d-00c04fc964ff")
-            .replace("{mission_id}", "6f9619ff-8b86-d011-b42d-00c04fc964ff").replace("{name}", "x")
-            for p, item in spec["paths"].items() if "requestBody" in item.get("post", {})]
+    return [
+        p.replace("{approval_id}", "6f9619ff-8b86-d011-b42d-00c04fc964ff")
+        .replace("{mission_id}", "6f9619ff-8b86-d011-b42d-00c04fc964ff")
+        .replace("{name}", "x")
+        for p, item in spec["paths"].items()
+        if "requestBody" in item.get("post", {})
+    ]
 
 
-@pytest.mark.parametrize(("data", "content_type"), [
-    ("[" * 100000 + "]" * 100000, "application/json"),          # deeply nested
-    (b'{"name": "\xff\xfe"}', "application/json"),               # not UTF-8
-    ('{"name": 5, "agent": ["echo"], "payload": "x"}', "application/json"),  # wrong types
-    ("[1, 2, 3]", "application/json"),                           # not an object
-    ("name=x", "text/plain"),                                    # wrong media type
-    ('{"pad": "' + "a" * (1024 * 1024 + 10) + '"}', "application/json"),  # oversized
-], ids=["nested", "not_utf8", "wrong_types", "not_object", "media_type", "oversized"])
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("[" * 100000 + "]" * 100000, "application/json"),  # deeply nested
+        (b'{"name": "\xff\xfe"}', "application/json"),  # not UTF-8
+        ('{"name": 5, "agent": ["echo"], "payload": "x"}', "application/json"),  # wrong types
+        ("[1, 2, 3]", "application/json"),  # not an object
+        ("name=x", "text/plain"),  # wrong media type
+        ('{"pad": "' + "a" * (1024 * 1024 + 10) + '"}', "application/json"),  # oversized
+    ],
+    ids=["nested", "not_utf8", "wrong_types", "not_object", "media_type", "oversized"],
+)
 def test_bad_bodies_get_4xx_in_the_error_shape(fuzz_stack, data, content_type):
     for path in _post_paths(fuzz_stack):
         resp = fuzz_stack.request("POST", path, data=data, headers={"Content-Type": content_type})

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_stack
 from tests.servers import wait_for
+from tests.stack import make_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -106,8 +106,11 @@ def test_allowed_mission_runs_and_shows_its_decision(gov):
     assert mission["risk_tier"] == "SAFE"
     decision = mission["decision"]
     active = gov.request("GET", "/api/policies").json()
-    assert (decision["effect"], decision["rule_id"], decision["policy_version"]) == ("allow", "default",
-                                                                                   active["version"])
+    assert (decision["effect"], decision["rule_id"], decision["policy_version"]) == (
+        "allow",
+        "default",
+        active["version"],
+    )
     events = gov.events(mission["id"])
     governed = next(e for e in events if e["type"] == "governor.decision")
     assert governed["data"]["decision_id"] == decision["decision_id"]
@@ -209,10 +212,14 @@ def test_repeated_decision_is_served_from_the_cache(gov):
 def test_no_stale_decision_after_a_policy_change(gov):
     assert submit(gov, "echo", {"v": 1}).status_code == 202  # cached as allowed
     old = gov.request("GET", "/api/policies").json()["version"]
-    with ExtraPolicy(gov, "stop-echo.yaml", """
+    with ExtraPolicy(
+        gov,
+        "stop-echo.yaml",
+        """
             rules:
               - {id: stop-echo, priority: 500, match: {agent: echo}, effect: deny, reason: echo is off}
-            """):
+            """,
+    ):
         # An edited directory is noticed by every process, before any explicit reload.
         denied = submit(gov, "echo", {"v": 1})
         assert denied.status_code == 403 and denied.json()["errors"]["rule_id"] == "stop-echo"
@@ -224,19 +231,27 @@ def test_no_stale_decision_after_a_policy_change(gov):
 
 def test_a_broken_policy_file_keeps_the_last_good_set(gov):
     good = gov.request("GET", "/api/policies").json()["version"]
-    with ExtraPolicy(gov, "broken.yaml", """
+    with ExtraPolicy(
+        gov,
+        "broken.yaml",
+        """
             rules:
               - id: half-done
                 effect: deny
                 match: {agent: echo, priority: SOMETIMES}
-            """):
+            """,
+    ):
         resp = gov.request("POST", "/api/policies/reload")
         assert resp.status_code == 422
         body = resp.json()
         assert body["error"] == "policy_invalid" and body["errors"]["active_version"] == good
         problem = body["errors"]["problems"][0]
         assert (problem["file"], problem["rule"], problem["field"], problem["line"]) == (
-            "broken.yaml", "half-done", "match.priority", 5)  # the text starts with a newline
+            "broken.yaml",
+            "half-done",
+            "match.priority",
+            5,
+        )  # the text starts with a newline
         shown = gov.request("GET", "/api/policies").json()
         assert shown["version"] == good and shown["problems"][0]["rule"] == "half-done"
         still = submit(gov, "echo", {"x": 2})
@@ -246,7 +261,10 @@ def test_a_broken_policy_file_keeps_the_last_good_set(gov):
 def test_worker_rechecks_when_the_policy_set_changed(gov):
     mission = submit(gov, "echo", {"hold": True, "recheck": True}).json()
     approval = pending_approval(gov, mission["id"])
-    with ExtraPolicy(gov, "recheck.yaml", """
+    with ExtraPolicy(
+        gov,
+        "recheck.yaml",
+        """
             rules:
               - id: recheck-deny
                 priority: 900
@@ -255,9 +273,11 @@ def test_worker_rechecks_when_the_policy_set_changed(gov):
                   payload: [{field: recheck, equals: true}]
                 effect: deny
                 reason: denied since the decision
-            """):
-        ok = gov.request("POST", f"/api/approvals/{approval['id']}/approve", json={},
-                         token=as_user(gov, "bob", "approver"))
+            """,
+    ):
+        ok = gov.request(
+            "POST", f"/api/approvals/{approval['id']}/approve", json={}, token=as_user(gov, "bob", "approver")
+        )
         assert ok.status_code == 200
         stored = gov.wait_status(mission["id"], {"rejected", "succeeded"})
     assert stored["status"] == "rejected"

@@ -42,8 +42,9 @@ def test_unstorable_input_is_refused_before_anything_is_written(stack, body):
     assert listed.status_code == 200 and listed.json()["items"] == []  # nothing stored, nothing to retry into
 
 
-@pytest.mark.parametrize("path", ["/api/events?type=a%00b", "/api/missions?agent=a%00b",
-                                  "/api/approvals?status=%ED%A0%80%00"])
+@pytest.mark.parametrize(
+    "path", ["/api/events?type=a%00b", "/api/missions?agent=a%00b", "/api/approvals?status=%ED%A0%80%00"]
+)
 def test_unstorable_query_values_are_422(stack, path):
     resp = stack.request("GET", path)
     assert resp.status_code == 422, resp.text
@@ -54,8 +55,16 @@ def test_the_extremes_that_are_accepted_round_trip_exactly(stack):
     deep: object = "bottom"
     for _ in range(60):
         deep = {"d": deep}
-    payload = {"max": 2**63 - 1, "min": -(2**63), "f": 0.1, "big_f": 1.7976931348623157e308, "tiny": 5e-324,
-               "text": "ünïcödé 😀 \u2028", "deep": deep, "list": [1, [2, [3]]]}
+    payload = {
+        "max": 2**63 - 1,
+        "min": -(2**63),
+        "f": 0.1,
+        "big_f": 1.7976931348623157e308,
+        "tiny": 5e-324,
+        "text": "ünïcödé 😀 \u2028",
+        "deep": deep,
+        "list": [1, [2, [3]]],
+    }
     token = _tenant_token(stack)
     body = {"name": "extremes", "agent": "echo", "payload": payload, "budget": {"max_tokens": 10**12}}
     resp = stack.request("POST", "/api/missions", token=token, json=body)

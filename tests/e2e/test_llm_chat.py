@@ -17,8 +17,9 @@ def llm():
 
 
 def test_llm_chat_reply_usage_and_provider_error(bare_stack, llm):
-    bare_stack.start_worker(concurrency=1, BRAIN_LLM_BASE_URL=llm.url, BRAIN_LLM_MODEL="tiny",
-                            BRAIN_LLM_API_KEY="sk-test")
+    bare_stack.start_worker(
+        concurrency=1, BRAIN_LLM_BASE_URL=llm.url, BRAIN_LLM_MODEL="tiny", BRAIN_LLM_API_KEY="sk-test"
+    )
     ok = bare_stack.submit("llm.chat", {"prompt": "hello there"})
     done = bare_stack.wait_status(ok["id"])
     assert done["status"] == "succeeded", done
@@ -39,6 +40,9 @@ def test_llm_chat_payload_checked_at_enqueue(stack):
     resp = stack.request("POST", "/api/missions", json={"name": "x", "agent": "llm.chat", "payload": {}})
     assert resp.status_code == 422
     assert "payload" in resp.json()["errors"]["json"]
-    resp = stack.request("POST", "/api/missions", json={
-        "name": "x", "agent": "llm.chat", "payload": {"messages": [{"role": "robot", "content": "hi"}]}})
+    resp = stack.request(
+        "POST",
+        "/api/missions",
+        json={"name": "x", "agent": "llm.chat", "payload": {"messages": [{"role": "robot", "content": "hi"}]}},
+    )
     assert resp.status_code == 422

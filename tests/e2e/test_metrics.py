@@ -25,8 +25,9 @@ def test_api_metrics_sum_all_gunicorn_workers(bare_stack):
     _, api = bare_stack.start_api(BRAIN_API_WORKERS="2", BRAIN_API_THREADS="1")
     n = 40
     for i in range(n):
-        resp = bare_stack.request("POST", "/api/missions", url=api,
-                                  json={"name": f"m{i}", "agent": "echo", "priority": "HIGH"})
+        resp = bare_stack.request(
+            "POST", "/api/missions", url=api, json={"name": f"m{i}", "agent": "echo", "priority": "HIGH"}
+        )
         assert resp.status_code == 202
     text = requests.get(f"{api}/metrics", timeout=10).text
     assert _sample(text, "brain_missions_enqueued_total", agent="echo", priority="HIGH") == n

@@ -19,7 +19,11 @@ def test_enqueue_runs_to_success(stack):
     assert done["attempts"] == 1
     assert done["started_at"] and done["finished_at"] and done["error"] is None
     assert [e["type"] for e in stack.events(mission["id"]) if e["type"].startswith("mission.")] == [
-        "mission.created", "mission.queued", "mission.started", "mission.succeeded"]
+        "mission.created",
+        "mission.queued",
+        "mission.started",
+        "mission.succeeded",
+    ]
 
 
 def test_location_header_and_alias(stack):
@@ -84,8 +88,7 @@ def test_idempotency_key(stack):
     again = stack.request("POST", "/api/missions", json=body, headers={"Idempotency-Key": key})
     assert first.status_code == again.status_code == 202
     assert first.json()["id"] == again.json()["id"]
-    other = stack.request("POST", "/api/missions", json={**body, "payload": {"x": 2}},
-                          headers={"Idempotency-Key": key})
+    other = stack.request("POST", "/api/missions", json={**body, "payload": {"x": 2}}, headers={"Idempotency-Key": key})
     assert other.status_code == 409
     assert other.json()["error"] == "idempotency_conflict"
     listed = stack.request("GET", "/api/missions", params={"limit": 200}).json()["items"]
@@ -122,8 +125,9 @@ def test_info_reports_profile_queues_and_workers(stack):
 
 
 def test_priorities_serve_critical_first(stack):
-    # Fill both slots, queue LOW then CRITICAL; CRITICAL must start first.
-    blockers = [stack.submit("sleep", {"seconds": 2}) for _ in range(2)]
+    # Fill both slots, queue LOW then CRITICAL; CRITICAL must start first. The slots free one at
+    # a time (2 s, then 4 s): two freed together would let two pool processes race to start.
+    blockers = [stack.submit("sleep", {"seconds": seconds}) for seconds in (2, 4)]
     for b in blockers:
         stack.wait_status(b["id"], "running", timeout=30)
     low = stack.submit("echo", {"p": "low"}, priority="LOW")

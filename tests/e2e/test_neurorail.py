@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import make_stack
 from tests.servers import wait_for
+from tests.stack import make_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -95,8 +95,11 @@ def test_breaker_opens_defers_sends_one_probe_and_closes(rails, tmp_path):
 
     fail_file.unlink()  # the agent is healthy again, but the circuit is still open
     held = [rails.submit("test.flaky", {**payload, "seconds": 0.3}) for _ in range(4)]
-    deferred = wait_for(lambda: [m for m in (rails.mission(h["id"]) for h in held) if m["deferred_until"]], 20,
-                        what="missions deferred by the open circuit")
+    deferred = wait_for(
+        lambda: [m for m in (rails.mission(h["id"]) for h in held) if m["deferred_until"]],
+        20,
+        what="missions deferred by the open circuit",
+    )
     assert deferred and all(m["status"] == "queued" for m in deferred)
 
     results = [rails.wait_status(h["id"], timeout=60) for h in held]
@@ -119,22 +122,40 @@ def test_breaker_reset_endpoint(rails, tmp_path):
 
 def test_worker_metrics_have_neurorail_names(rails):
     rails.wait_status(rails.submit("test.spend", {"steps": 1, "tokens": 7})["id"])
-    text = "".join(requests.get(f"http://127.0.0.1:{p.metrics_port}/metrics", timeout=10).text
-                   for p in rails.procs if hasattr(p, "metrics_port"))
-    for name in ("neurorail_attempts_total", "neurorail_attempts_failed_total", "neurorail_budget_violations_total",
-                 "neurorail_tokens_used_total", "neurorail_reflex_actions_total", "neurorail_reflex_state",
-                 "neurorail_enforcement_percentage"):
+    text = "".join(
+        requests.get(f"http://127.0.0.1:{p.metrics_port}/metrics", timeout=10).text
+        for p in rails.procs
+        if hasattr(p, "metrics_port")
+    )
+    for name in (
+        "neurorail_attempts_total",
+        "neurorail_attempts_failed_total",
+        "neurorail_budget_violations_total",
+        "neurorail_tokens_used_total",
+        "neurorail_reflex_actions_total",
+        "neurorail_reflex_state",
+        "neurorail_enforcement_percentage",
+    ):
         assert name in text, name
 
 
 def test_parallel_missions_never_overshoot_the_tenant_budget(request):
-    stack = _stack(request, "neurorail_tenant", workers=2, concurrency=4,
-                   NEURORAIL_TENANT_TOKENS_PER_DAY="500", NEURORAIL_BUDGET_ESTIMATE_TOKENS="10")
+    stack = _stack(
+        request,
+        "neurorail_tenant",
+        workers=2,
+        concurrency=4,
+        NEURORAIL_TENANT_TOKENS_PER_DAY="500",
+        NEURORAIL_BUDGET_ESTIMATE_TOKENS="10",
+    )
     try:
         ids = [stack.submit("test.spend", {"steps": 10, "tokens": 10, "pause": 0.02})["id"] for _ in range(16)]
         done = [stack.wait_status(i, timeout=90) for i in ids]
-        day = next(b for b in stack.request("GET", "/api/budgets").json()["items"]
-                   if b["scope"] == "tenant:default" and b["period"] == "day")
+        day = next(
+            b
+            for b in stack.request("GET", "/api/budgets").json()["items"]
+            if b["scope"] == "tenant:default" and b["period"] == "day"
+        )
         assert day["spent"]["tokens"] <= 500
         assert day["reserved"]["tokens"] == 0  # every reservation settled
         assert day["spent"]["tokens"] == sum(d["usage"]["tokens"] for d in done)
@@ -144,15 +165,24 @@ def test_parallel_missions_never_overshoot_the_tenant_budget(request):
         stack.stop()
 
 
-@pytest.mark.parametrize(("phase", "percentage", "expected"), [
-    ("1", "100", "succeeded"),  # observe: recorded, never enforced
-    ("2", "0", "succeeded"),    # canary 0%: nobody enforced
-    ("2", "100", "over_budget"),  # canary 100%: everybody enforced
-])
+@pytest.mark.parametrize(
+    ("phase", "percentage", "expected"),
+    [
+        ("1", "100", "succeeded"),  # observe: recorded, never enforced
+        ("2", "0", "succeeded"),  # canary 0%: nobody enforced
+        ("2", "100", "over_budget"),  # canary 100%: everybody enforced
+    ],
+)
 def test_phase_and_canary_decide_enforcement(request, phase, percentage, expected):
-    stack = _stack(request, f"neurorail_canary_{phase}_{percentage}", workers=1,
-                   NEURORAIL_PHASE=phase, NEURORAIL_ENFORCEMENT_PERCENTAGE=percentage,
-                   NEURORAIL_TENANT_TOKENS_PER_DAY="20", NEURORAIL_BUDGET_ESTIMATE_TOKENS="5")
+    stack = _stack(
+        request,
+        f"neurorail_canary_{phase}_{percentage}",
+        workers=1,
+        NEURORAIL_PHASE=phase,
+        NEURORAIL_ENFORCEMENT_PERCENTAGE=percentage,
+        NEURORAIL_TENANT_TOKENS_PER_DAY="20",
+        NEURORAIL_BUDGET_ESTIMATE_TOKENS="5",
+    )
     try:
         done = stack.wait_status(stack.submit("test.spend", {"steps": 5, "tokens": 10})["id"])
         assert done["status"] == expected
@@ -165,15 +195,24 @@ def test_phase_and_canary_decide_enforcement(request, phase, percentage, expecte
 
 
 def test_rollback_guard_steps_the_canary_back(request):
-    stack = _stack(request, "neurorail_rollback", workers=1, NEURORAIL_TENANT_TOKENS_PER_DAY="10",
-                   NEURORAIL_BUDGET_ESTIMATE_TOKENS="1", NEURORAIL_ROLLBACK_MIN_MISSIONS="5",
-                   NEURORAIL_ROLLBACK_ERROR_RATE="0.05")
+    stack = _stack(
+        request,
+        "neurorail_rollback",
+        workers=1,
+        NEURORAIL_TENANT_TOKENS_PER_DAY="10",
+        NEURORAIL_BUDGET_ESTIMATE_TOKENS="1",
+        NEURORAIL_ROLLBACK_MIN_MISSIONS="5",
+        NEURORAIL_ROLLBACK_ERROR_RATE="0.05",
+    )
     try:
         assert stack.request("GET", "/api/neurorail/rollout").json()["enforcement_percentage"] == 100
         ids = [stack.submit("test.spend", {"steps": 1, "tokens": 50})["id"] for _ in range(6)]
         assert all(stack.wait_status(i)["status"] == "over_budget" for i in ids)
-        wait_for(lambda: stack.request("GET", "/api/neurorail/rollout").json()["enforcement_percentage"] == 50,
-                 30, what="the guard to step 100 -> 50")
+        wait_for(
+            lambda: stack.request("GET", "/api/neurorail/rollout").json()["enforcement_percentage"] == 50,
+            30,
+            what="the guard to step 100 -> 50",
+        )
     finally:
         stack.stop()
 
@@ -181,9 +220,26 @@ def test_rollback_guard_steps_the_canary_back(request):
 def test_pool_without_time_limits_warns_at_start(rails):
     import sys
 
-    proc = rails.spawn("solo-worker", [sys.executable, "-m", "celery", "-A", "brain", "worker", "-P", "solo",
-                                       "-Q", "nothing-here", "-l", "info", "--without-mingle", "--without-gossip"],
-                       {**rails.env, "BRAIN_WORKER_METRICS_PORT": "0"})
+    proc = rails.spawn(
+        "solo-worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "brain",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            "nothing-here",
+            "-l",
+            "info",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        {**rails.env, "BRAIN_WORKER_METRICS_PORT": "0"},
+    )
     try:
         wait_for(lambda: "ready" in proc.tail(200) or not proc.alive(), 60, what="the solo worker to start")
         assert proc.alive()

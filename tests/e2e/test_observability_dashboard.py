@@ -16,17 +16,38 @@ DASHBOARD = REPO / "docker" / "grafana" / "brain-dashboard.json"
 
 # Metrics owned by teammates that may not be exported yet; the lead trims this list.
 # (Every metric the dashboard queries is exported today; entries would look like the comments.)
-NOT_YET_EXPORTED: frozenset[str] = frozenset([
-    # "neurorail_attempts_total",          # NeuroRail (lead)
-    # "governor_cache_requests_total",     # governance
-])
+NOT_YET_EXPORTED: frozenset[str] = frozenset(
+    [
+        # "neurorail_attempts_total",          # NeuroRail (lead)
+        # "governor_cache_requests_total",     # governance
+    ]
+)
 
 # Governance is off on the minimal profile, so nothing there exports its metrics.
 OFF_ON_MINIMAL = {"governor_cache_requests_total"}
 
 _PROMQL_WORDS = {
-    "sum", "max", "min", "avg", "count", "rate", "irate", "increase", "by", "without", "histogram_quantile",
-    "clamp_min", "clamp_max", "le", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
+    "sum",
+    "max",
+    "min",
+    "avg",
+    "count",
+    "rate",
+    "irate",
+    "increase",
+    "by",
+    "without",
+    "histogram_quantile",
+    "clamp_min",
+    "clamp_max",
+    "le",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
 }
 _SUFFIXES = ("_bucket", "_count", "_sum")
 

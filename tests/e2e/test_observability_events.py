@@ -82,9 +82,14 @@ def test_sse_tail_receives_a_new_event_and_resumes(stack):
     assert created_id is not None
     stack.wait_status(mission["id"])
     # Reconnect with Last-Event-ID: the stream continues right after it.
-    with stack.request("GET", "/api/events/stream", params={"mission_id": mission["id"], "type": "mission.*"},
-                       stream=True,
-                       timeout=60, headers={"Last-Event-ID": str(created_id)}) as resp:
+    with stack.request(
+        "GET",
+        "/api/events/stream",
+        params={"mission_id": mission["id"], "type": "mission.*"},
+        stream=True,
+        timeout=60,
+        headers={"Last-Event-ID": str(created_id)},
+    ) as resp:
         got = []
         for _event_id, type_, _ in _frames(resp):
             got.append(type_)
@@ -115,8 +120,11 @@ def test_audit_verify_passes_then_catches_an_altered_row(stack):
 
 def test_the_signed_head_is_published_by_the_workers_and_catches_a_rewritten_chain(bare_stack, tmp_path):
     heads = tmp_path / "heads.jsonl"
-    env = {"BRAIN_AUDIT_SIGNING_KEY": "a-key-the-database-never-sees-0123456789",
-           "BRAIN_AUDIT_HEAD_EXPORT": str(heads), "BRAIN_AUDIT_HEAD_EXPORT_INTERVAL_S": "10"}
+    env = {
+        "BRAIN_AUDIT_SIGNING_KEY": "a-key-the-database-never-sees-0123456789",
+        "BRAIN_AUDIT_HEAD_EXPORT": str(heads),
+        "BRAIN_AUDIT_HEAD_EXPORT_INTERVAL_S": "10",
+    }
     cli_env = {**bare_stack.env, **env}
     bare_stack.start_worker(concurrency=1, **env)
     bare_stack.wait_status(bare_stack.submit("echo")["id"])

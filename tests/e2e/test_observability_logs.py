@@ -25,8 +25,9 @@ def _json_lines(proc) -> list[dict]:
 
 def test_request_id_round_trip_in_responses_and_logs(stack):
     rid = f"rid-{uuid.uuid4().hex}"
-    resp = stack.request("POST", "/api/missions", json={"name": "logged", "agent": "echo"},
-                         headers={"X-Request-ID": rid})
+    resp = stack.request(
+        "POST", "/api/missions", json={"name": "logged", "agent": "echo"}, headers={"X-Request-ID": rid}
+    )
     assert resp.status_code == 202 and resp.headers["X-Request-ID"] == rid
     mission_id = resp.json()["id"]
     stack.wait_status(mission_id)
@@ -40,8 +41,15 @@ def test_request_id_round_trip_in_responses_and_logs(stack):
     workers = [p for p in stack.procs if p.name.startswith("worker-")]
 
     def api_line() -> dict | None:
-        return next((e for p in apis for e in _json_lines(p)
-                     if e.get("request_id") == rid and e.get("path") == "/api/missions"), None)
+        return next(
+            (
+                e
+                for p in apis
+                for e in _json_lines(p)
+                if e.get("request_id") == rid and e.get("path") == "/api/missions"
+            ),
+            None,
+        )
 
     line = wait_for(api_line, 10, what="the API's JSON access line")
     assert line["method"] == "POST" and line["status"] == 202 and line["level"] == "info"

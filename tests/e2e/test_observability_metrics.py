@@ -24,8 +24,11 @@ def test_queue_gauges_and_sums_across_api_and_worker_processes(bare_stack):
     assert value(first, "brain_missions_in_status", status="queued") == 3
     age = value(first, "brain_queue_oldest_age_seconds", queue="missions")
     assert age > 0
-    wait_for(lambda: value(metrics(api), "brain_queue_oldest_age_seconds", queue="missions") > age + 0.5, 10,
-             what="the oldest age to grow while nobody consumes")
+    wait_for(
+        lambda: value(metrics(api), "brain_queue_oldest_age_seconds", queue="missions") > age + 0.5,
+        10,
+        what="the oldest age to grow while nobody consumes",
+    )
     assert value(metrics(api), "brain_queue_depth", queue="missions") == 3
 
     # Two worker nodes (two processes each) drain the queue; more missions run across both.
@@ -49,8 +52,7 @@ def test_queue_gauges_and_sums_across_api_and_worker_processes(bare_stack):
 
     node_texts = [metrics(f"http://127.0.0.1:{n.metrics_port}") for n in nodes]
     waits = [value(t, "brain_mission_queue_wait_seconds_count", agent="echo") or 0 for t in node_texts]
-    finished = [value(t, "brain_missions_finished_total", agent="echo", status="succeeded") or 0
-                for t in node_texts]
+    finished = [value(t, "brain_missions_finished_total", agent="echo", status="succeeded") or 0 for t in node_texts]
     assert sum(waits) == total and sum(finished) == total
     # The scrape-time gauges on a worker endpoint agree with the API's.
     assert all(value(t, "brain_workers_online") == 2 for t in node_texts)

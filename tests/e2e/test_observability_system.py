@@ -17,8 +17,14 @@ def test_system_health_and_sla_from_recorded_checks(stack):
     mission = stack.submit("echo")
     stack.wait_status(mission["id"])
     # What beat does every BRAIN_HEALTH_CHECK_INTERVAL_S, once now.
-    subprocess.run([sys.executable, "-m", "celery", "-A", "brain", "call", "brain.health_check"],
-                   cwd=REPO, env=stack.env, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "brain", "call", "brain.health_check"],
+        cwd=REPO,
+        env=stack.env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
     def recorded() -> dict | None:
         body = stack.request("GET", "/api/system/health", params={"window_s": 3600}).json()

@@ -58,8 +58,9 @@ def test_publish_failure_is_delivered_by_the_sweeper(bare_stack):
     else:
         dead_broker = "redis://127.0.0.1:1/0"
     _, broken_api = bare_stack.start_api(BRAIN_BROKER_URL=dead_broker)
-    resp = bare_stack.request("POST", "/api/missions", url=broken_api,
-                              json={"name": "lost?", "agent": "echo", "payload": {"k": 1}})
+    resp = bare_stack.request(
+        "POST", "/api/missions", url=broken_api, json={"name": "lost?", "agent": "echo", "payload": {"k": 1}}
+    )
     assert resp.status_code == 202
     done = bare_stack.wait_status(resp.json()["id"], timeout=60)
     assert done["status"] == "succeeded"
@@ -105,8 +106,10 @@ def test_readiness_503_while_redis_is_down_then_200(bare_stack, request):
 def test_api_and_worker_refuse_an_old_schema(bare_stack):
     bare_stack.brain("db", "downgrade", "base")
     try:
-        worker = bare_stack.spawn("old-schema-worker", [
-            sys.executable, "-m", "celery", "-A", "brain", "worker", "-c", "1", "--without-mingle"])
+        worker = bare_stack.spawn(
+            "old-schema-worker",
+            [sys.executable, "-m", "celery", "-A", "brain", "worker", "-c", "1", "--without-mingle"],
+        )
         worker.popen.wait(60)
         assert worker.popen.returncode == 2
         assert "brain db upgrade" in worker.tail()

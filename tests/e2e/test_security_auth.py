@@ -84,8 +84,11 @@ def test_every_api_operation_refuses_a_token_without_roles(stack):
 
 
 def test_admin_only_operations_refuse_the_other_roles(stack):
-    admin_only = [(m, p) for m, p, _ in _operations(stack)
-                  if (m, p) in {("POST", "/api/policies/reload"), ("POST", "/api/neurorail/reflexes/x/reset")}]
+    admin_only = [
+        (m, p)
+        for m, p, _ in _operations(stack)
+        if (m, p) in {("POST", "/api/policies/reload"), ("POST", "/api/neurorail/reflexes/x/reset")}
+    ]
     for role in ("viewer", "operator", "approver"):
         for method, path in admin_only:
             _shape(stack.request(method, path, token=stack.token(roles=(role,)), json={}), 403, "forbidden")
@@ -96,8 +99,9 @@ def test_anonymous_requests(stack):
     if stack.profile == "standard":
         _shape(resp, 401, "unauthorized")
         assert resp.headers["WWW-Authenticate"].startswith("Bearer")
-        _shape(stack.request("POST", "/api/missions", token=None, json={"name": "x", "agent": "echo"}),
-               401, "unauthorized")
+        _shape(
+            stack.request("POST", "/api/missions", token=None, json={"name": "x", "agent": "echo"}), 401, "unauthorized"
+        )
     else:
         assert resp.status_code == 200  # minimal: anonymous local use
         # ... but not admin: that needs a token even with authentication off.
@@ -114,8 +118,9 @@ def test_bad_tokens_get_401_with_www_authenticate(stack, kind):
     tokens = {
         "expired": mint_token("alice", ttl_s=-3600),
         "wrong_secret": mint_token("alice", secret="not-the-stack-secret-0123456789abcdef"),
-        "alg_none": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + _b64({"sub": "alice", "exp": now + 600,
-                                                                    "roles": ["admin"]}) + ".",
+        "alg_none": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+        + _b64({"sub": "alice", "exp": now + 600, "roles": ["admin"]})
+        + ".",
         "garbage": "abc.def.ghi",
         "not_bearer": None,
         "no_sub": _hs({"exp": now + 600, "roles": ["admin"]}),
@@ -144,8 +149,9 @@ def test_tenants_never_see_each_others_missions(stack):
     acme, globex = f"acme{uuid.uuid4().hex[:6]}", f"globex{uuid.uuid4().hex[:6]}"
     alice = stack.token(sub="alice", tenant=acme, roles=("operator",))
     eve = stack.token(sub="eve", tenant=globex, roles=("admin",))
-    resp = stack.request("POST", "/api/missions", token=alice, json={"name": "secret", "agent": "sleep",
-                                                                      "payload": {"seconds": 30}})
+    resp = stack.request(
+        "POST", "/api/missions", token=alice, json={"name": "secret", "agent": "sleep", "payload": {"seconds": 30}}
+    )
     assert resp.status_code == 202, resp.text
     mission = resp.json()
     assert mission["tenant"] == acme and mission["submitted_by"] == "alice"

@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PROFILES, make_stack
+from tests.stack import PROFILES, make_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -18,8 +18,13 @@ OLD_KEY = Fernet.generate_key().decode()
 
 @pytest.fixture(scope="module", params=PROFILES)
 def encrypted_stack(request):
-    s = make_stack(request.param, request, f"encrypted_{request.param}",
-                   BRAIN_ENCRYPT_PAYLOADS="true", BRAIN_ENCRYPTION_KEYS=OLD_KEY)
+    s = make_stack(
+        request.param,
+        request,
+        f"encrypted_{request.param}",
+        BRAIN_ENCRYPT_PAYLOADS="true",
+        BRAIN_ENCRYPTION_KEYS=OLD_KEY,
+    )
     try:
         s.start_api(BRAIN_API_WORKERS="1")
         s.start_worker(concurrency=1)
@@ -34,8 +39,9 @@ def _raw_row(stack, mission_id: str) -> tuple[str, str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT CAST(payload AS TEXT), CAST(result AS TEXT) FROM missions "
-                                    "WHERE id = :id"), {"id": key}).one()
+            row = conn.execute(
+                text("SELECT CAST(payload AS TEXT), CAST(result AS TEXT) FROM missions WHERE id = :id"), {"id": key}
+            ).one()
     finally:
         engine.dispose()
     return row[0], row[1]

@@ -8,8 +8,13 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
-           "Permissions-Policy")
+HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Permissions-Policy",
+)
 
 
 def _assert_headers(resp) -> None:
@@ -20,19 +25,22 @@ def _assert_headers(resp) -> None:
     assert "Strict-Transport-Security" not in resp.headers  # plain HTTP
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
-    ("GET", "/api/missions/info", {}, 200),
-    ("GET", "/health/live", {}, 200),
-    ("GET", "/api/openapi.json", {}, 200),
-    ("POST", "/api/missions", {"json": {"name": "h", "agent": "echo"}}, 202),
-    ("GET", "/api/missions/6f9619ff-8b86-d011-b42d-00c04fc964ff", {}, 404),
-    ("GET", "/api/nowhere", {}, 404),
-    ("POST", "/api/missions", {"json": {"agent": "echo"}}, 422),
-    ("POST", "/api/missions", {"data": "{nope", "headers": {"Content-Type": "application/json"}}, 400),
-    ("DELETE", "/api/missions", {}, 405),
-    ("GET", "/api/missions", {"token": "bad.token.here"}, 401),
-    ("POST", "/api/missions", {"json": {"name": "h", "agent": "echo"}, "viewer": True}, 403),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/api/missions/info", {}, 200),
+        ("GET", "/health/live", {}, 200),
+        ("GET", "/api/openapi.json", {}, 200),
+        ("POST", "/api/missions", {"json": {"name": "h", "agent": "echo"}}, 202),
+        ("GET", "/api/missions/6f9619ff-8b86-d011-b42d-00c04fc964ff", {}, 404),
+        ("GET", "/api/nowhere", {}, 404),
+        ("POST", "/api/missions", {"json": {"agent": "echo"}}, 422),
+        ("POST", "/api/missions", {"data": "{nope", "headers": {"Content-Type": "application/json"}}, 400),
+        ("DELETE", "/api/missions", {}, 405),
+        ("GET", "/api/missions", {"token": "bad.token.here"}, 401),
+        ("POST", "/api/missions", {"json": {"name": "h", "agent": "echo"}, "viewer": True}, 403),
+    ],
+)
 def test_security_headers_on_success_and_error(stack, method, path, kwargs, status):
     if kwargs.pop("viewer", False):
         kwargs["token"] = stack.token(roles=("viewer",))
@@ -65,8 +73,12 @@ def test_swagger_ui_is_served_from_the_package_with_a_strict_csp(stack):
 def test_cors_is_closed_without_configured_origins(stack):
     resp = stack.request("GET", "/api/missions/info", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in resp.headers
-    pre = stack.request("OPTIONS", "/api/missions", token=None, headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    pre = stack.request(
+        "OPTIONS",
+        "/api/missions",
+        token=None,
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "Access-Control-Allow-Origin" not in pre.headers
 
 

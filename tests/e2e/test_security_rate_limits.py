@@ -65,8 +65,10 @@ def test_tier1_per_client_ip_shared_by_two_api_processes(limited):
     _assert_429(_get(stack, a, ip), "client")
     _assert_429(_get(stack, b, ip), "client")
     assert _get(stack, a, _ip()).status_code != 429  # another client is unaffected
-    total = sum(value(requests.get(f"{u}/metrics", timeout=10).text, "rate_limit_exceeded_total",
-                      tier="global") or 0 for u in (a, b))
+    total = sum(
+        value(requests.get(f"{u}/metrics", timeout=10).text, "rate_limit_exceeded_total", tier="global") or 0
+        for u in (a, b)
+    )
     assert total >= 2
 
 
@@ -79,8 +81,10 @@ def test_forwarded_for_is_ignored_from_untrusted_peers(stack):
 
 def test_tier2_mission_submission_limit(limited):
     stack, (a, b) = limited
-    ip, token = _ip(), stack.token(sub=f"sub-{uuid.uuid4().hex[:6]}", tenant=f"t{uuid.uuid4().hex[:6]}",
-                                   roles=("operator",))
+    ip, token = (
+        _ip(),
+        stack.token(sub=f"sub-{uuid.uuid4().hex[:6]}", tenant=f"t{uuid.uuid4().hex[:6]}", roles=("operator",)),
+    )
     body = {"name": "rl", "agent": "echo"}
     for i, (url, path) in enumerate([(a, "/api/missions"), (b, "/api/missions/enqueue"), (a, "/api/missions")]):
         resp = stack.request("POST", path, url=url, token=token, json=body, headers={"X-Forwarded-For": ip})
@@ -102,8 +106,7 @@ def test_tier3_per_user_and_per_tenant(limited):
     assert _get(stack, b, _ip(), token=bob).status_code == 200
     assert _get(stack, a, _ip(), token=bob).status_code == 200
     # The tenant's 10 are spent (alice's 8, bob's 2): a third user waits.
-    _assert_429(_get(stack, b, _ip(), token=stack.token(sub="carol", tenant=tenant, roles=("viewer",))),
-                "tenant")
+    _assert_429(_get(stack, b, _ip(), token=stack.token(sub="carol", tenant=tenant, roles=("viewer",))), "tenant")
     other = stack.token(sub="alice", tenant=f"o{uuid.uuid4().hex[:8]}", roles=("viewer",))
     assert _get(stack, a, _ip(), token=other).status_code == 200
     text = requests.get(f"{a}/metrics", timeout=10).text + requests.get(f"{b}/metrics", timeout=10).text
@@ -114,26 +117,34 @@ def test_tier3_per_user_and_per_tenant(limited):
 def test_health_and_metrics_are_not_rate_limited(limited):
     stack, (a, _) = limited
     ip = _ip()
-    codes = {stack.request("GET", "/health/live", url=a, headers={"X-Forwarded-For": ip}).status_code
-             for _ in range(20)}
+    codes = {
+        stack.request("GET", "/health/live", url=a, headers={"X-Forwarded-For": ip}).status_code for _ in range(20)
+    }
     assert codes == {200}
 
 
 # The same two APIs are configured with a trusted proxy and a CORS origin: headers that depend on it.
 def test_hsts_behind_a_trusted_tls_proxy(limited):
     stack, (a, _) = limited
-    resp = stack.request("GET", "/api/missions/info", url=a, headers={"X-Forwarded-Proto": "https",
-                                                                       "X-Forwarded-For": _ip()})
+    resp = stack.request(
+        "GET", "/api/missions/info", url=a, headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": _ip()}
+    )
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_cors_allows_only_the_configured_origin(limited):
     stack, (a, _) = limited
-    pre = stack.request("OPTIONS", "/api/missions", url=a, token=None, headers={
-        "Origin": "https://ui.example.com", "Access-Control-Request-Method": "POST", "X-Forwarded-For": _ip()})
+    pre = stack.request(
+        "OPTIONS",
+        "/api/missions",
+        url=a,
+        token=None,
+        headers={"Origin": "https://ui.example.com", "Access-Control-Request-Method": "POST", "X-Forwarded-For": _ip()},
+    )
     assert pre.status_code == 204 and not pre.content
     assert pre.headers["Access-Control-Allow-Origin"] == "https://ui.example.com"
     assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
-    other = stack.request("GET", "/api/missions/info", url=a, headers={"Origin": "https://evil.example",
-                                                                        "X-Forwarded-For": _ip()})
+    other = stack.request(
+        "GET", "/api/missions/info", url=a, headers={"Origin": "https://evil.example", "X-Forwarded-For": _ip()}
+    )
     assert "Access-Control-Allow-Origin" not in other.headers

@@ -25,8 +25,14 @@ def openbao():
 def test_reference_resolved_with_token_auth(openbao):
     path = f"brain/{uuid.uuid4().hex[:8]}"
     openbao.put(path, llm="sk-from-bao-123")
-    s = load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_VAULT_ADDR": openbao.addr,
-                       "BRAIN_VAULT_TOKEN": openbao.root_token, "BRAIN_LLM_API_KEY": f"vault:{path}#llm"})
+    s = load_settings(
+        {
+            "BRAIN_DATA_DIR": "/tmp/brain-unit",
+            "BRAIN_VAULT_ADDR": openbao.addr,
+            "BRAIN_VAULT_TOKEN": openbao.root_token,
+            "BRAIN_LLM_API_KEY": f"vault:{path}#llm",
+        }
+    )
     assert s.llm_api_key == "sk-from-bao-123"
     assert s.masked()["llm_api_key"] == "****"
 
@@ -37,10 +43,16 @@ def test_jwt_secret_from_openbao_approle_rotates_without_restart(stack, openbao)
     llm_key = "sk-llm-" + uuid.uuid4().hex
     openbao.put(path, jwt=first, llm=llm_key)
     role_id, secret_id = openbao.approle(f"brain-{stack.profile}")
-    env = {"BRAIN_SECRETS_BACKEND": "vault", "BRAIN_VAULT_ADDR": openbao.addr, "BRAIN_VAULT_ROLE_ID": role_id,
-           "BRAIN_VAULT_SECRET_ID": secret_id, "BRAIN_SECRETS_TTL_S": "1",
-           "BRAIN_JWT_SECRET": f"vault:{path}#jwt", "BRAIN_LLM_API_KEY": f"vault:{path}#llm",
-           "BRAIN_API_WORKERS": "1"}
+    env = {
+        "BRAIN_SECRETS_BACKEND": "vault",
+        "BRAIN_VAULT_ADDR": openbao.addr,
+        "BRAIN_VAULT_ROLE_ID": role_id,
+        "BRAIN_VAULT_SECRET_ID": secret_id,
+        "BRAIN_SECRETS_TTL_S": "1",
+        "BRAIN_JWT_SECRET": f"vault:{path}#jwt",
+        "BRAIN_LLM_API_KEY": f"vault:{path}#llm",
+        "BRAIN_API_WORKERS": "1",
+    }
     proc, url = stack.start_api(**env)
     try:
         old_token = mint_token("vault-user", roles=("viewer",), secret=first)
@@ -49,8 +61,12 @@ def test_jwt_secret_from_openbao_approle_rotates_without_restart(stack, openbao)
 
         openbao.put(path, jwt=second, llm=llm_key)  # rotate in Vault; the API is not restarted
         new_token = mint_token("vault-user", roles=("viewer",), secret=second)
-        wait_for(lambda: stack.request("GET", "/api/missions", url=url, token=new_token).status_code == 200,
-                 30, 0.2, what="the rotated JWT secret to be picked up")
+        wait_for(
+            lambda: stack.request("GET", "/api/missions", url=url, token=new_token).status_code == 200,
+            30,
+            0.2,
+            what="the rotated JWT secret to be picked up",
+        )
         assert stack.request("GET", "/api/missions", url=url, token=old_token).status_code == 401
 
         info = stack.request("GET", "/api/missions/info", url=url, token=new_token).text
@@ -64,8 +80,12 @@ def test_jwt_secret_from_openbao_approle_rotates_without_restart(stack, openbao)
 
 
 def test_vault_unreachable_at_start_is_one_clear_error(stack):
-    env = {**stack.env, "BRAIN_VAULT_ADDR": f"http://127.0.0.1:{free_port()}", "BRAIN_VAULT_TOKEN": "t-123",
-           "BRAIN_JWT_SECRET": "vault:brain/api#jwt"}
+    env = {
+        **stack.env,
+        "BRAIN_VAULT_ADDR": f"http://127.0.0.1:{free_port()}",
+        "BRAIN_VAULT_TOKEN": "t-123",
+        "BRAIN_JWT_SECRET": "vault:brain/api#jwt",
+    }
     for args in (("profile", "show"), ("api",)):
         out = stack.brain(*args, env=env, check=False, timeout=60)
         assert out.returncode == 2, out

@@ -18,12 +18,20 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("bare_stack", ["standard"], indirect=True)
 def test_celery_worker_c10_runs_ten_missions_at_once(bare_stack, redis_server):
     # Exactly the operator's command line, from the repo root.
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "brain", "worker", "-c", "10"], cwd=REPO,
-                            env={**bare_stack.env, "BRAIN_WORKER_METRICS_PORT": "0"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "brain", "worker", "-c", "10"],
+        cwd=REPO,
+        env={**bare_stack.env, "BRAIN_WORKER_METRICS_PORT": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        wait_for(lambda: bare_stack.request("GET", "/api/missions/info").json()["workers_online"] >= 1, 60,
-                 what="the worker to announce itself")
+        wait_for(
+            lambda: bare_stack.request("GET", "/api/missions/info").json()["workers_online"] >= 1,
+            60,
+            what="the worker to announce itself",
+        )
         client = redis.Redis.from_url(bare_stack.env["BRAIN_REDIS_URL"])
         beat = json.loads(client.get(next(iter(client.scan_iter("brain:worker:*")))))
         assert beat["concurrency"] == 10
@@ -45,8 +53,11 @@ def test_celery_worker_c10_runs_ten_missions_at_once(bare_stack, redis_server):
 
 @pytest.mark.parametrize("bare_stack", ["standard"], indirect=True)
 def test_worker_concurrency_defaults_to_profile(bare_stack, redis_server):
-    proc = bare_stack.spawn("default-c", [sys.executable, "-m", "celery", "-A", "brain", "worker"],
-                            {**bare_stack.env, "BRAIN_WORKER_METRICS_PORT": "0"})
+    proc = bare_stack.spawn(
+        "default-c",
+        [sys.executable, "-m", "celery", "-A", "brain", "worker"],
+        {**bare_stack.env, "BRAIN_WORKER_METRICS_PORT": "0"},
+    )
     client = redis.Redis.from_url(bare_stack.env["BRAIN_REDIS_URL"])
     key = wait_for(lambda: next(iter(client.scan_iter("brain:worker:*")), None), 60, what="heartbeat")
     assert json.loads(client.get(key))["concurrency"] == 5

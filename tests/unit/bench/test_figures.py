@@ -88,8 +88,9 @@ def test_figure_lines_round_trip_including_not_measured():
     assert Figure("enqueue.brain.rps", 1234.5, "req/s").line() == "enqueue.brain.rps 1234.5 req/s"
     assert Figure("enqueue.brain.errors", 0.0, "count").line() == "enqueue.brain.errors 0 count"
     assert Figure("governor.cache_hit_rate", None, "%").line() == "governor.cache_hit_rate n/a %"
-    assert parse_line("e2e.peer.missions_per_s 575.702 missions/s") == Figure("e2e.peer.missions_per_s", 575.702,
-                                                                             "missions/s")
+    assert parse_line("e2e.peer.missions_per_s 575.702 missions/s") == Figure(
+        "e2e.peer.missions_per_s", 575.702, "missions/s"
+    )
     assert parse_line("governor.cache_hit_rate n/a %").value is None
     with pytest.raises(ValueError):
         parse_line("bench: enqueue (09:41:08)")

@@ -8,26 +8,24 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
-from brain import schema
 from brain.db import get_engine, session_scope, utcnow
 from brain.models import Event, Mission
 from brain.services import audit
 from brain.services.audit_verify import verify
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/w.db"
-    else:
-        url = request.getfixturevalue("postgres").create_database(f"write_{tmp_path.name[-8:]}".lower())
-    schema.upgrade(url)
-    return url
-
-
 def _mission(**fields) -> Mission:
-    values = {"id": uuid.uuid4(), "tenant": "t", "name": "m", "agent": "echo", "priority": "NORMAL",
-              "status": "queued", "attempts": 0, "created_at": utcnow(), "payload": {"big": 2**70}}
+    values = {
+        "id": uuid.uuid4(),
+        "tenant": "t",
+        "name": "m",
+        "agent": "echo",
+        "priority": "NORMAL",
+        "status": "queued",
+        "attempts": 0,
+        "created_at": utcnow(),
+        "payload": {"big": 2**70},
+    }
     return Mission(**{**values, **fields})
 
 

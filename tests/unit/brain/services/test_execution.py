@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import select
 
-from brain import schema
 from brain.db import session_scope, utcnow
 from brain.models import Event, Mission
 from brain.services import execution
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/w.db"
-    else:
-        url = request.getfixturevalue("postgres").create_database(f"wpath_{tmp_path.name[-8:]}".lower())
-    schema.upgrade(url)
-    return url
-
-
 def _queued(url: str, **values) -> uuid.UUID:
     mid = uuid.uuid4()
     with session_scope(url) as session:
-        session.add(Mission(id=mid, name="t", agent="echo", payload={"msg": "hi"}, status="queued", attempts=0,
-                            options={"start_within_s": 60}, created_at=utcnow(), **values))
+        session.add(
+            Mission(
+                id=mid,
+                name="t",
+                agent="echo",
+                payload={"msg": "hi"},
+                status="queued",
+                attempts=0,
+                options={"start_within_s": 60},
+                created_at=utcnow(),
+                **values,
+            )
+        )
     return mid
 
 
@@ -36,35 +35,46 @@ def _events(url: str, mid: uuid.UUID) -> list[str]:
         return list(session.scalars(select(Event.type).where(Event.mission_id == mid).order_by(Event.id)))
 
 
-def test_claim_returns_the_updated_row_once(url):
-    mid = _queued(url, timeout_s=7)
-    with session_scope(url) as session:
+def test_claim_returns_the_updated_row_once(database_url):
+    mid = _queued(database_url, timeout_s=7)
+    with session_scope(database_url) as session:
         mission = execution.claim(session, mid, "w1")
     assert mission is not None
     assert (mission.status, mission.attempts, mission.worker, mission.timeout_s) == ("running", 1, "w1", 7)
     assert mission.payload == {"msg": "hi"} and mission.options == {"start_within_s": 60}
     assert mission.started_at is not None and mission.started_at.tzinfo is not None
-    with session_scope(url) as session:
+    with session_scope(database_url) as session:
         assert execution.claim(session, mid, "w2") is None  # a duplicate message
-    assert _events(url, mid) == ["mission.started"]
+    assert _events(database_url, mid) == ["mission.started"]
 
 
-def test_finish_moves_only_the_owning_attempt(url):
-    mid = _queued(url)
-    with session_scope(url) as session:
+def test_finish_moves_only_the_owning_attempt(database_url):
+    mid = _queued(database_url)
+    with session_scope(database_url) as session:
         mission = execution.claim(session, mid, "w1")
-    with session_scope(url) as session:
+    with session_scope(database_url) as session:
         assert not execution.finish(session, mission, "succeeded", result={"x": 1}, attempt=2)
-    with session_scope(url) as session:
-        assert execution.finish(session, mission, "succeeded", result={"x": 1}, attempt=1,
-                                usage={"tokens": 3, "cost_usd": 0.0}, would_have=["NR-E001"])
+    with session_scope(database_url) as session:
+        assert execution.finish(
+            session,
+            mission,
+            "succeeded",
+            result={"x": 1},
+            attempt=1,
+            usage={"tokens": 3, "cost_usd": 0.0},
+            would_have=["NR-E001"],
+        )
     assert mission.status == "succeeded"
-    with session_scope(url) as session:
+    with session_scope(database_url) as session:
         row = session.get(Mission, mid)
         assert (row.status, row.result, row.usage, row.would_have) == (
-            "succeeded", {"x": 1}, {"tokens": 3, "cost_usd": 0.0}, ["NR-E001"])
+            "succeeded",
+            {"x": 1},
+            {"tokens": 3, "cost_usd": 0.0},
+            ["NR-E001"],
+        )
         assert row.finished_at is not None
         # A persistent instance is synchronised without being marked dirty.
         assert not execution.finish(session, row, "failed", error={"code": "x"})
         assert row.status == "succeeded" and not session.dirty
-    assert _events(url, mid) == ["mission.started", "mission.succeeded"]
+    assert _events(database_url, mid) == ["mission.started", "mission.succeeded"]

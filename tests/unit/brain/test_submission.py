@@ -8,7 +8,7 @@ import pytest
 from celery import Celery
 from kombu import Exchange, Queue
 
-from brain import publisher, schema
+from brain import publisher
 from brain.agents.registry import load_agents
 from brain.config import load_settings
 from brain.db import session_scope
@@ -18,28 +18,37 @@ from brain.models import Mission
 from brain.submission import submit
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def settings(request, tmp_path, redis_server):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/s.db"
-    else:
-        url = request.getfixturevalue("postgres").create_database(f"submit_{tmp_path.name[-8:]}".lower())
-    schema.upgrade(url)
+@pytest.fixture
+def settings(database_url, redis_server):
+    url = database_url
     load_agents()
     redis_server.client().flushdb()
     before = publisher._app
-    yield load_settings({"BRAIN_PROFILE": "standard", "BRAIN_DATABASE_URL": url, "BRAIN_JWT_SECRET": "x",
-                         "BRAIN_REDIS_URL": redis_server.url, "BRAIN_GOVERNANCE": "false"})
+    yield load_settings(
+        {
+            "BRAIN_PROFILE": "standard",
+            "BRAIN_DATABASE_URL": url,
+            "BRAIN_JWT_SECRET": "x",
+            "BRAIN_REDIS_URL": redis_server.url,
+            "BRAIN_GOVERNANCE": "false",
+        }
+    )
     publisher.use(before)
 
 
 def _app(broker_url: str) -> Celery:
     app = Celery("submission-test", broker=broker_url)
-    app.conf.update(broker_transport_options={"priority_steps": list(PRIORITY_STEPS), "sep": ":",
-                                              "queue_order_strategy": "priority"},
-                    task_queues=(Queue(MISSION_QUEUE, Exchange(MISSION_QUEUE), routing_key=MISSION_QUEUE),),
-                    broker_connection_retry_on_startup=False, broker_connection_timeout=1,
-                    task_publish_retry=False)
+    app.conf.update(
+        broker_transport_options={
+            "priority_steps": list(PRIORITY_STEPS),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+        },
+        task_queues=(Queue(MISSION_QUEUE, Exchange(MISSION_QUEUE), routing_key=MISSION_QUEUE),),
+        broker_connection_retry_on_startup=False,
+        broker_connection_timeout=1,
+        task_publish_retry=False,
+    )
     return app
 
 
@@ -71,9 +80,13 @@ def test_a_broker_that_refuses_leaves_the_mission_to_the_sweeper(settings):
 
 def test_raw_bodies_are_validated_like_the_api_does(settings, redis_server):
     publisher.use(_app(redis_server.url))
-    bad = [({"agent": "echo"}, "name"), ({"name": "x", "agent": "echo", "surprise": 1}, "surprise"),
-           ({"name": "x", "agent": "echo", "payload": {"n": 2**64}}, "payload.n"),
-           ({"name": "x", "agent": "nope"}, "agent"), ({"name": "x", "agent": "echo", "timeout_s": 10**6}, "timeout_s")]
+    bad = [
+        ({"agent": "echo"}, "name"),
+        ({"name": "x", "agent": "echo", "surprise": 1}, "surprise"),
+        ({"name": "x", "agent": "echo", "payload": {"n": 2**64}}, "payload.n"),
+        ({"name": "x", "agent": "nope"}, "agent"),
+        ({"name": "x", "agent": "echo", "timeout_s": 10**6}, "timeout_s"),
+    ]
     for body, field in bad:
         with pytest.raises(InvalidMission) as caught, session_scope(settings.database_url) as session:
             submit(session, settings, body)

@@ -14,25 +14,35 @@ def _nested(depth: int):
     return value
 
 
-@pytest.mark.parametrize("value", [
-    {"n": MAX_INT, "m": MIN_INT, "f": 1.5, "e": 1e308, "s": "ünïcode 😀", "b": True, "z": None, "l": [1, "x"]},
-    _nested(MAX_DEPTH), [], {}, "plain", 0,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"n": MAX_INT, "m": MIN_INT, "f": 1.5, "e": 1e308, "s": "ünïcode 😀", "b": True, "z": None, "l": [1, "x"]},
+        _nested(MAX_DEPTH),
+        [],
+        {},
+        "plain",
+        0,
+    ],
+)
 def test_storable_values_pass(value):
     assert problems(value) == {}
 
 
-@pytest.mark.parametrize(("value", "path", "needle"), [
-    ({"n": MAX_INT + 1}, "n", "64-bit"),
-    ({"n": MIN_INT - 1}, "n", "64-bit"),
-    ({"p": {"n": 10**400}}, "p.n", "64-bit"),
-    ({"v": float("nan")}, "v", "NaN"),
-    ({"v": [1, float("inf")]}, "v[1]", "NaN"),
-    ({"name": "a\x00b"}, "name", "NUL"),
-    ({"name": "\ud800"}, "name", "surrogates"),
-    ({"\ud800": 1}, "\\ud800", "Key"),
-    ({"a\x00": 1}, "a\x00", "Key"),
-])
+@pytest.mark.parametrize(
+    ("value", "path", "needle"),
+    [
+        ({"n": MAX_INT + 1}, "n", "64-bit"),
+        ({"n": MIN_INT - 1}, "n", "64-bit"),
+        ({"p": {"n": 10**400}}, "p.n", "64-bit"),
+        ({"v": float("nan")}, "v", "NaN"),
+        ({"v": [1, float("inf")]}, "v[1]", "NaN"),
+        ({"name": "a\x00b"}, "name", "NUL"),
+        ({"name": "\ud800"}, "name", "surrogates"),
+        ({"\ud800": 1}, "\\ud800", "Key"),
+        ({"a\x00": 1}, "a\x00", "Key"),
+    ],
+)
 def test_what_cannot_be_stored_is_named_by_path(value, path, needle):
     found = problems(value)
     assert path in found, found

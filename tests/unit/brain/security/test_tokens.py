@@ -19,8 +19,9 @@ SECRET = "unit-test-jwt-secret-0123456789abcdef0123"
 
 
 def _settings(**env: str):
-    return load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_SECRET": SECRET,
-                          "BRAIN_MULTI_TENANCY": "true", **env})
+    return load_settings(
+        {"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_SECRET": SECRET, "BRAIN_MULTI_TENANCY": "true", **env}
+    )
 
 
 def _claims(**extra):
@@ -45,13 +46,16 @@ def test_single_tenant_deployments_ignore_the_tenant_claim():
         assert verify_token(jwt.encode(_claims(tenant=tenant), SECRET, "HS256"), s).tenant == "default"
 
 
-@pytest.mark.parametrize(("token_claims", "message"), [
-    ({"exp": int(time.time()) - 3600}, "expired"),
-    ({"sub": None}, "sub"),
-    ({"exp": None}, "exp"),
-    ({"tenant": "a/b"}, "tenant"),
-    ({"roles": {"admin": True}}, "roles"),
-])
+@pytest.mark.parametrize(
+    ("token_claims", "message"),
+    [
+        ({"exp": int(time.time()) - 3600}, "expired"),
+        ({"sub": None}, "sub"),
+        ({"exp": None}, "exp"),
+        ({"tenant": "a/b"}, "tenant"),
+        ({"roles": {"admin": True}}, "roles"),
+    ],
+)
 def test_bad_claims_are_refused(token_claims, message):
     claims = {k: v for k, v in _claims(**token_claims).items() if v is not None}
     with pytest.raises(AuthError, match=message):
@@ -87,10 +91,14 @@ def test_alg_none_is_refused(alg):
 
 def _rsa_pair():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -119,8 +127,9 @@ def test_es256_via_jwks_file_picks_key_by_kid(tmp_path):
     jwk.update({"kid": "k1", "alg": "ES256", "use": "sig"})
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps({"keys": [jwk]}))
-    s = load_settings({"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_JWKS_FILE": str(path),
-                       "BRAIN_MULTI_TENANCY": "true"})
+    s = load_settings(
+        {"BRAIN_DATA_DIR": "/tmp/brain-unit", "BRAIN_JWT_JWKS_FILE": str(path), "BRAIN_MULTI_TENANCY": "true"}
+    )
     token = jwt.encode(_claims(tenant="acme"), key, "ES256", headers={"kid": "k1"})
     assert verify_token(token, s).tenant == "acme"
     other = jwt.encode(_claims(), key, "ES256", headers={"kid": "unknown"})
@@ -145,11 +154,14 @@ def test_permission_table():
     assert permissions_of(["root", "superuser"]) == frozenset()
 
 
-@pytest.mark.parametrize("token_claims", [
-    {"exp": 10**20},                                               # for ever, no iat
-    {"exp": 10**20, "iat": int(time.time())},                      # for ever, with iat
-    {"iat": int(time.time()) - 10, "exp": int(time.time()) + 31 * 86400},  # a day over the default 30
-])
+@pytest.mark.parametrize(
+    "token_claims",
+    [
+        {"exp": 10**20},  # for ever, no iat
+        {"exp": 10**20, "iat": int(time.time())},  # for ever, with iat
+        {"iat": int(time.time()) - 10, "exp": int(time.time()) + 31 * 86400},  # a day over the default 30
+    ],
+)
 def test_tokens_beyond_the_maximum_lifetime_are_refused(token_claims):
     with pytest.raises(AuthError, match="BRAIN_JWT_MAX_TTL_S"):
         verify_token(jwt.encode(_claims(**token_claims), SECRET, "HS256"), _settings())

@@ -53,7 +53,8 @@ def test_explain_names_the_deciding_rule(tmp_path):
 
 def test_explain_rejects_bad_payload(tmp_path):
     (tmp_path / "p.yaml").write_text(POLICY)
-    result = CliRunner().invoke(cli, ["policies", "explain", "--agent", "sleep", "--dir", str(tmp_path),
-                                      "--payload", "{nope"])
+    result = CliRunner().invoke(
+        cli, ["policies", "explain", "--agent", "sleep", "--dir", str(tmp_path), "--payload", "{nope"]
+    )
     assert result.exit_code == 2
     assert "--payload" in result.output

@@ -9,6 +9,7 @@ import pytest
 
 from brain.governance import Inputs, PolicyError, evaluate, explain, load_directory
 from brain.governance.evaluator import cache_key
+from tests.processes import REPO
 
 GOOD = """
 default: deny
@@ -57,7 +58,10 @@ def test_rules_are_ordered_by_priority_and_the_first_match_decides(tmp_path):
     assert [r.id for r in policies.rules] == ["restricted", "big-llm", "pro-tenants", "low-prio-first"]
     held = evaluate(policies, Inputs(agent="echo", risk_tier="RESTRICTED"))
     assert (held.effect, held.rule_id, held.obligations) == (
-        "require_approval", "restricted", {"max_timeout_s": 30, "priority": "LOW"})
+        "require_approval",
+        "restricted",
+        {"max_timeout_s": 30, "priority": "LOW"},
+    )
     denied = evaluate(policies, Inputs(agent="llm.chat", payload={"options": {"max_tokens": 5000}}))
     assert (denied.effect, denied.rule_id, denied.reason) == ("deny", "big-llm", "too many tokens")
     small = evaluate(policies, Inputs(agent="llm.chat", payload={"options": {"max_tokens": 10}}))
@@ -74,14 +78,20 @@ def test_tenant_plan_and_risk_tier_raise(tmp_path):
 
 
 def test_default_effect_when_nothing_matches(tmp_path):
-    write(tmp_path, "a.yaml",
-          "default: require_approval\nrules:\n  - {id: only-echo, match: {agent: echo}, effect: allow}\n")
+    write(
+        tmp_path,
+        "a.yaml",
+        "default: require_approval\nrules:\n  - {id: only-echo, match: {agent: echo}, effect: allow}\n",
+    )
     verdict = evaluate(load_directory(tmp_path), Inputs(agent="sleep"))
     assert (verdict.effect, verdict.rule_id) == ("require_approval", "default")
 
 
 def test_payload_operators(tmp_path):
-    write(tmp_path, "a.yaml", """
+    write(
+        tmp_path,
+        "a.yaml",
+        """
 rules:
   - id: r
     match:
@@ -91,7 +101,8 @@ rules:
         - {field: secret, exists: false}
         - {field: mode, equals: fast}
     effect: deny
-""")
+""",
+    )
     policies = load_directory(tmp_path)
     base = {"model": "small", "n": 2, "mode": "fast"}
     assert evaluate(policies, Inputs(agent="x", payload=base)).effect == "deny"
@@ -101,7 +112,10 @@ rules:
 
 def test_an_error_names_file_rule_field_and_line(tmp_path):
     write(tmp_path, "ok.yaml", GOOD)
-    write(tmp_path, "bad.yaml", """
+    write(
+        tmp_path,
+        "bad.yaml",
+        """
 rules:
   - id: fine
     effect: allow
@@ -109,7 +123,8 @@ rules:
     effect: allow
     obligations:
       max_timeout_s: -5
-""")
+""",
+    )
     found = problems(tmp_path)
     assert len(found) == 1
     p = found[0]
@@ -118,7 +133,10 @@ rules:
 
 
 def test_every_problem_is_listed(tmp_path):
-    write(tmp_path, "bad.yaml", """
+    write(
+        tmp_path,
+        "bad.yaml",
+        """
 default: maybe
 rules:
   - id: a
@@ -131,10 +149,18 @@ rules:
       payload:
         - {field: n, lt: "ten"}
         - {field: m, near: 3}
-""")
+""",
+    )
     fields = {(p.rule, p.field) for p in problems(tmp_path)}
-    assert {(None, "default"), ("a", "effect"), ("a", "match.agentt"), ("a", "match.priority"),
-            ("#2", "id"), ("c", "match.payload.n"), ("c", "match.payload.m")} <= fields
+    assert {
+        (None, "default"),
+        ("a", "effect"),
+        ("a", "match.agentt"),
+        ("a", "match.priority"),
+        ("#2", "id"),
+        ("c", "match.payload.n"),
+        ("c", "match.payload.m"),
+    } <= fields
 
 
 def test_duplicate_ids_across_files_and_yaml_syntax_errors(tmp_path):
@@ -163,12 +189,16 @@ def test_explain_traces_rules_up_to_the_deciding_one(tmp_path):
     write(tmp_path, "a.yaml", GOOD)
     trace, verdict = explain(load_directory(tmp_path), Inputs(agent="echo", risk_tier="SAFE"))
     assert [(s["rule"], s["matched"]) for s in trace] == [
-        ("restricted", False), ("big-llm", False), ("pro-tenants", False), ("low-prio-first", True)]
+        ("restricted", False),
+        ("big-llm", False),
+        ("pro-tenants", False),
+        ("low-prio-first", True),
+    ]
     assert "risk_tier 'SAFE'" in trace[0]["why"]
     assert verdict.rule_id == "low-prio-first"
 
 
 def test_the_shipped_policy_set_is_valid():
-    policies = load_directory(Path(__file__).resolve().parents[2] / "policies")
+    policies = load_directory(REPO / "policies")
     assert evaluate(policies, Inputs(agent="x", risk_tier="RESTRICTED")).effect == "require_approval"
     assert evaluate(policies, Inputs(agent="echo", risk_tier="SAFE")).effect == "allow"

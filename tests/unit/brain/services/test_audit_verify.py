@@ -9,21 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from brain import schema
 from brain.db import get_engine, session_scope
 from brain.services import audit, audit_head
 from brain.services.audit_verify import verify
 from tests.tamper import tamper
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/a.db"
-    else:
-        url = request.getfixturevalue("postgres").create_database(f"audit_{tmp_path.name[-8:]}".lower())
-    schema.upgrade(url)
-    return url
 
 
 def _write(url: str, n: int, mission_id: uuid.UUID | None = None) -> None:
@@ -63,11 +52,18 @@ def test_chain_catches_a_deleted_row(database_url):
 
 def test_verify_reports_every_break_not_only_the_first(database_url):
     _write(database_url, 8)
-    _tamper(database_url, "UPDATE events SET actor = 'mallory' WHERE id = 2",
-            "DELETE FROM events WHERE id = 5", "UPDATE events SET type = 'x' WHERE id = 7")
+    _tamper(
+        database_url,
+        "UPDATE events SET actor = 'mallory' WHERE id = 2",
+        "DELETE FROM events WHERE id = 5",
+        "UPDATE events SET type = 'x' WHERE id = 7",
+    )
     report = _verify(database_url)
     assert [(b.event_id, "altered" in b.reason or "deleted" in b.reason) for b in report.breaks] == [
-        (2, True), (6, True), (7, True)]
+        (2, True),
+        (6, True),
+        (7, True),
+    ]
     assert report.broken_count == 3 and report.checked == 7
 
 
@@ -85,9 +81,16 @@ def test_events_are_append_only_for_the_app(database_url):
 def test_values_that_other_json_parsers_round_differently_still_verify(database_url):
     # Stored exactly; a parser that reads 2**64 as a float would recompute another hash.
     with session_scope(database_url) as session:
-        audit.record(session, "governor.decision", uuid.uuid4(),
-                     data={"inputs": {"payload": {"n": 2**64, "neg": -(2**70), "f": 0.1, "e": 1e300}},
-                           "nan": float("nan"), "when": uuid.uuid4()})
+        audit.record(
+            session,
+            "governor.decision",
+            uuid.uuid4(),
+            data={
+                "inputs": {"payload": {"n": 2**64, "neg": -(2**70), "f": 0.1, "e": 1e300}},
+                "nan": float("nan"),
+                "when": uuid.uuid4(),
+            },
+        )
     report = _verify(database_url)
     assert report.ok, report.breaks
 

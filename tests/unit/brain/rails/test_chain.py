@@ -94,8 +94,9 @@ def test_canary_is_stable_and_proportional():
 def test_modes_by_phase_flag_and_canary():
     def mode(phase: int, canary: bool, flag: bool = True, rail: str = "budget") -> str:
         value = "true" if flag else "false"
-        settings = load_settings({"NEURORAIL_ENABLE_BUDGET_ENFORCEMENT": value,
-                                  "NEURORAIL_ENABLE_REFLEX_SYSTEM": value})
+        settings = load_settings(
+            {"NEURORAIL_ENABLE_BUDGET_ENFORCEMENT": value, "NEURORAIL_ENABLE_REFLEX_SYSTEM": value}
+        )
         chosen = next(r for r in default_chain().rails if r.name == rail)
         return Enforcement(phase, 100, canary, settings).mode(chosen)
 

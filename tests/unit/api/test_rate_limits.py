@@ -1,12 +1,17 @@
-"""The rate limiter's one-round-trip script against a real Redis: counting, refusal, headers, retry time."""
+"""Rate limits: rule strings from settings, the client IP behind proxies, the Redis script (counts, refusals, retry)."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from flask import Flask
 
-from api.rate_limits import Rule, hit
+from api.rate_limits import Rule, client_ip, hit, rules_of
+from brain.config import load_settings
+from brain.errors import ConfigError
+
+ENV = {"BRAIN_DATA_DIR": "/tmp/brain-unit"}
 
 
 @pytest.fixture()
@@ -67,3 +72,32 @@ def test_differently_configured_limits_never_share_a_counter(client):
     for _ in range(20):
         assert hit(client, [(generous, "alice")]).breached is None
     assert hit(client, [(tight, "alice")]).remaining == 7
+
+
+def test_bad_rate_limit_setting_stops_start_up():
+    with pytest.raises(ConfigError, match="BRAIN_RATE_LIMIT_SUBMIT"):
+        load_settings({**ENV, "BRAIN_RATE_LIMIT_SUBMIT": "lots"})
+
+
+def test_global_limit_has_burst_and_sustained_windows():
+    s = load_settings({**ENV, "BRAIN_RATE_LIMIT_GLOBAL": "100/second", "BRAIN_RATE_LIMIT_BURST": "200"})
+    rules = rules_of(s)
+    assert (rules.burst.amount, rules.burst.window_s) == (200, 1)
+    assert (rules.sustained.amount, rules.sustained.window_s) == (1000, 10)
+    assert rules.burst.scope != rules.sustained.scope
+
+
+@pytest.mark.parametrize(
+    ("proxies", "peer", "xff", "expected"),
+    [
+        ("", "10.0.0.5", "1.2.3.4", "10.0.0.5"),  # no trusted proxy: header ignored
+        ("10.0.0.0/8", "192.0.2.9", "1.2.3.4", "192.0.2.9"),  # peer not trusted: header ignored
+        ("10.0.0.0/8", "10.0.0.5", "1.2.3.4", "1.2.3.4"),  # trusted proxy: its client
+        ("10.0.0.0/8", "10.0.0.5", "6.6.6.6, 1.2.3.4, 10.0.0.7", "1.2.3.4"),  # spoofed left part skipped
+    ],
+)
+def test_client_ip_trusts_forwarded_for_only_from_trusted_proxies(proxies, peer, xff, expected):
+    app = Flask("t")
+    app.config["BRAIN_SETTINGS"] = load_settings({**ENV, "BRAIN_TRUSTED_PROXIES": proxies})
+    with app.test_request_context("/api/x", headers={"X-Forwarded-For": xff}, environ_base={"REMOTE_ADDR": peer}):
+        assert client_ip() == expected
