@@ -12,10 +12,13 @@ from flask_smorest import Api  # noqa: E402
 from api import access_log, auth, errors, rate_limits, request_context, security_headers  # noqa: E402
 from api.docs import resources as docs  # noqa: E402
 from api.json_provider import OrjsonProvider  # noqa: E402
+from api.metrics_export import BrainMetrics  # noqa: E402
 from brain import __version__, crypto, secrets  # noqa: E402
 from brain import logging as brain_logging  # noqa: E402
 from brain.agents.registry import load_agents  # noqa: E402
 from brain.config import Settings, get_settings  # noqa: E402
+from brain.queue_metrics import QueueCollector  # noqa: E402
+from brain.rails.collector import NeuroRailCollector  # noqa: E402
 from brain.schema import require_current  # noqa: E402
 from brain.state import get_broker_redis  # noqa: E402
 
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     auth.register_authorization(app)
     request_context.register_limits(app)
     security_headers.register(app)
+    # Imported here, not at the top: importing brain.celery builds the Celery app (and on the
+    # minimal profile starts the embedded Redis), which only an app that serves needs.
     from brain.celery import app as celery_app
 
     app.extensions["brain_celery"] = celery_app
@@ -84,12 +89,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
 
 def _metrics(app: Flask, settings: Settings) -> None:
-    from api.metrics_export import BrainMetrics
-    from brain.queue_metrics import QueueCollector
-
     # Multiprocess mode: /metrics sums every gunicorn worker's samples; queue and
     # worker gauges read shared state at scrape time, so they are never summed.
     exporter = BrainMetrics(app, QueueCollector(settings), group_by="endpoint", defaults_prefix="brain_api")
-    from brain.rails.collector import NeuroRailCollector
-
     exporter.add_collector(NeuroRailCollector(settings))

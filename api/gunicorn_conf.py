@@ -5,11 +5,14 @@ from __future__ import annotations
 import ipaddress
 
 from brain import metrics_dir
-from brain.config import get_settings
 
 # Runs in the gunicorn master before the workers fork, so they all share one
 # multiprocess directory and /metrics sums them (also when gunicorn is run directly).
 metrics_dir.prepare("api")
+
+from prometheus_client import multiprocess  # noqa: E402 - after prepare(), which it reads
+
+from brain.config import get_settings  # noqa: E402
 
 _s = get_settings()
 
@@ -34,6 +37,8 @@ errorlog = "-"
 loglevel = _s.log_level.lower()
 
 
+# gunicorn loads this file in the master; the app's package is imported in each worker,
+# so the request hooks import it when they first run there.
 def pre_request(worker, req) -> None:
     from api import connection
 
@@ -48,6 +53,4 @@ def post_request(worker, req, environ, resp) -> None:
 
 def child_exit(server, worker) -> None:
     # Drop a dead worker's live gauges from the summed /metrics.
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)

@@ -15,6 +15,9 @@ from brain.agents.registry import load_agents  # noqa: E402
 from brain.config import Settings, get_settings  # noqa: E402
 from brain.errors import BrainError  # noqa: E402
 from brain.state import ensure_embedded  # noqa: E402
+from workers import hooks  # noqa: E402, F401 - connects the worker signal handlers
+from workers.sweep_step import RecoveryLoop  # noqa: E402
+from workers.timer_compaction import CompactTimers  # noqa: E402
 
 
 def create_celery_app(settings: Settings | None = None) -> Celery:
@@ -29,10 +32,6 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     )
     celery_app.config_from_object("celeryconfig")
     publisher.use(celery_app)  # what every after-commit publish in this process sends with
-    import workers.hooks  # noqa: F401 - connects the worker signal handlers
-    from workers.sweep_step import RecoveryLoop
-    from workers.timer_compaction import CompactTimers
-
     celery_app.steps["worker"].add(CompactTimers)
     celery_app.steps["worker"].add(RecoveryLoop)
 

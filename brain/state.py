@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 
 from brain.config import Settings
+from brain.embedded_redis import ensure_running
 from brain.fork_safe import ForkSafeLock
 
 _lock = ForkSafeLock()
@@ -14,8 +15,6 @@ _clients: dict[str, redis.Redis] = {}
 def ensure_embedded(settings: Settings) -> None:
     """On the minimal profile, start the embedded Redis if nobody has yet."""
     if settings.embedded_redis:
-        from brain.embedded_redis import ensure_running
-
         ensure_running(settings.data_dir)
 
 

@@ -96,7 +96,12 @@ class Stack:
         return proc, url
 
     def start_worker(
-        self, concurrency: int = 2, name: str | None = None, pool: str = "prefork", **overrides: str
+        self,
+        concurrency: int = 2,
+        name: str | None = None,
+        pool: str = "prefork",
+        queues: str | None = None,
+        **overrides: str,
     ) -> Proc:
         node = name or f"w{uuid.uuid4().hex[:6]}"
         env = {**self.env, "BRAIN_WORKER_METRICS_PORT": str(free_port()), **overrides}
@@ -113,6 +118,7 @@ class Stack:
             str(concurrency),
             "-n",
             f"{node}@%h",
+            *(["-Q", queues] if queues else []),
             "-l",
             "info",
             "--without-mingle",

@@ -11,10 +11,13 @@ import threading
 import time
 
 from celery import signals
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 from brain.config import get_settings
 from brain.db import dispose_engines
 from brain.errors import BrainError
+from brain.queue_metrics import QueueCollector
+from brain.rails.collector import NeuroRailCollector
 from brain.schema import require_current
 from brain.state import get_redis, worker_key
 from workers import log_context  # noqa: F401 - connects the logging signal handlers
@@ -93,15 +96,9 @@ def _heartbeat(settings, hostname: str, concurrency) -> None:
 def _start_metrics_server(host: str, port: int) -> None:
     if not port:
         return
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-    from brain.queue_metrics import QueueCollector
-
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(QueueCollector(get_settings()))
-    from brain.rails.collector import NeuroRailCollector
-
     registry.register(NeuroRailCollector(get_settings()))
     try:
         start_http_server(port, addr=host, registry=registry)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from brain.agents import get_agent
 from brain.agents.base import RISK_TIERS
+from brain.agents.registry import load_agents
 from brain.config import get_settings
 from brain.governance import Inputs, PolicyError, explain, load_directory, policies_dir
 from brain.models.mission import PRIORITIES
@@ -41,9 +43,6 @@ def check(directory: str | None) -> None:
 
 
 def _agent_tier(agent: str) -> str:
-    from brain.agents import get_agent
-    from brain.agents.registry import load_agents
-
     load_agents(get_settings().agent_modules)
     found = get_agent(agent)
     return found.risk_tier if found is not None else "STANDARD"

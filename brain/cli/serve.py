@@ -14,6 +14,7 @@ import click
 from brain import schema
 from brain.config import Settings, get_settings, set_settings
 from brain.embedded_redis import ensure_running, stop
+from brain.flower import env as flower_env
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 PORT = click.IntRange(0, 65535)
@@ -167,8 +168,6 @@ def _supervise(children: dict[str, subprocess.Popen]) -> None:
 @click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
 def flower(host: str | None, port: int | None, flower_args: tuple[str, ...]) -> None:
     """Run Flower for this profile's broker: basic auth, loopback unless told otherwise."""
-    from brain.flower import env as flower_env
-
     # An option on the command line wins over Flower's own FLOWER_* variables too.
     settings = _settings_with(BRAIN_FLOWER_ADDRESS=host, BRAIN_FLOWER_PORT=port, FLOWER_ADDRESS=host, FLOWER_PORT=port)
     if settings.embedded_redis:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from brain.config.settings import SPECS, Spec
+from brain.config.settings import Spec, all_specs
 
 
 def _shown_default(spec: Spec) -> str:
@@ -23,7 +23,7 @@ def _shown_default(spec: Spec) -> str:
 def settings_table() -> str:
     """The README's tables of environment variables, one per section, generated from the declarations."""
     sections: dict[str, list[Spec]] = {}
-    for spec in SPECS.values():
+    for spec in all_specs().values():
         sections.setdefault(spec.section, []).append(spec)
     out: list[str] = []
     for name, specs in sections.items():

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from brain.config.settings import SPECS, Settings, mask
+from brain.config.settings import Settings, all_specs, mask
 from brain.errors import ConfigError
 from brain.profiles import DEFAULT_PROFILE, PROFILE_NAMES, PROFILES
+from brain.secrets import resolve_reference
 from brain.time_limits import hard_limit
 
 
@@ -33,11 +35,9 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
     if name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r} (BRAIN_PROFILE); valid choices: {', '.join(PROFILE_NAMES)}")
     values: dict[str, Any] = {"profile": name}
-    for key, spec in SPECS.items():
+    for key, spec in all_specs().items():
         raw = env.get(spec.env)
         if raw and raw.startswith("vault:"):
-            from brain.secrets import resolve_reference  # a `vault:<path>#<key>` setting
-
             raw = resolve_reference(key, spec.env, raw, env)
         if raw is not None and raw != "":
             values[key] = spec.parse(spec.env, raw)
@@ -57,7 +57,9 @@ def load_settings(env: Mapping[str, str] | None = None, profile: str | None = No
         values["default_timeout_s"] = min(values["default_timeout_s"], values["max_timeout_s"])
     if not values["visibility_timeout_s"]:
         values["visibility_timeout_s"] = int(hard_limit(values["max_timeout_s"], values["time_limit_grace_s"])) + 300
-    settings = Settings(**values)
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    declared = {key: values.pop(key) for key in list(values) if key not in fields}
+    settings = Settings(**values, declared=declared)
     _validate(settings)
     return settings
 

@@ -1,13 +1,15 @@
 """Every setting, declared once: its field, type, variable, parser, default, meaning, section and secrecy.
 
-`Settings` is the frozen object a process reads; `SPECS` (derived from it) drives loading,
-`brain profile show` and the README table (`brain settings docs`). Adding a setting is one
-line in the class below, under the section it belongs to.
+`Settings` is the frozen object a process reads; `SPECS` (derived from it, plus what the
+modules in DECLARING_MODULES add with `declare()`) drives loading, `brain profile show` and
+the README table (`brain settings docs`). Adding a setting is one line: in the class below,
+under its section, or - for a rail's own settings - in the rail's `declare()` call.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +55,29 @@ def setting(env: str, parse: Callable[[str, str], Any], doc: str, default: Any =
     """One setting's declaration (a dataclass field carrying its Spec)."""
     spec = Spec(env, parse, doc, default, secret, _section)
     return field(metadata={"spec": spec})
+
+
+def declare(section_name: str, **declarations: Any) -> None:
+    """Settings declared by the module that owns them (a rail), as `name=setting(...)`.
+
+    They are read like the rest (`settings.<name>`); the module must be reachable from
+    DECLARING_MODULES so that loading and the README table see them.
+    """
+    for name, declared in declarations.items():
+        if name in SPECS:
+            raise ValueError(f"setting {name!r} is declared twice")
+        SPECS[name] = dataclasses.replace(declared.metadata["spec"], section=section_name)
+
+
+# Imported before settings are loaded or documented: the rails declare their own settings.
+DECLARING_MODULES = ("brain.rails.defaults",)
+
+
+def all_specs() -> dict[str, Spec]:
+    """Every declaration: the Settings fields and those of DECLARING_MODULES."""
+    for module in DECLARING_MODULES:
+        importlib.import_module(module)  # by name: those modules import this one
+    return SPECS
 
 
 @dataclass(frozen=True)
@@ -151,28 +176,19 @@ class Settings:
     section("neurorail")
     neurorail_phase: int = setting("NEURORAIL_PHASE", _int(0, 2), "NeuroRail phase: 0 off, 1 observe, 2 enforce")
     neurorail_enforcement_percentage: int = setting("NEURORAIL_ENFORCEMENT_PERCENTAGE", _int(0, 100), "Share of missions (by stable hash of the id) whose rails enforce in phase 2; the rest observe", 100)
-    neurorail_enable_timeout_enforcement: bool = setting("NEURORAIL_ENABLE_TIMEOUT_ENFORCEMENT", _bool, "Enforce default time limits in phase 2 (an explicit timeout_s is always enforced)", True)
-    neurorail_enable_budget_enforcement: bool = setting("NEURORAIL_ENABLE_BUDGET_ENFORCEMENT", _bool, "Enforce tenant budgets in phase 2 (an explicit mission budget is always enforced)", True)
-    neurorail_enable_reflex_system: bool = setting("NEURORAIL_ENABLE_REFLEX_SYSTEM", _bool, "Circuit breakers on/off", True)
     neurorail_rollback_error_rate: float = setting("NEURORAIL_ROLLBACK_ERROR_RATE", _float(0.0, 1.0), "Rail-caused failure rate in the window that steps the canary back (100→50→10→0)", 0.05)
     neurorail_rollback_window_s: int = setting("NEURORAIL_ROLLBACK_WINDOW_S", _int(10, 86400), "Window of the rollback guard", 300)
     neurorail_rollback_min_missions: int = setting("NEURORAIL_ROLLBACK_MIN_MISSIONS", _int(1, 1000000), "Finished missions needed in the window before the guard acts", 20)
-    neurorail_reflex_failures: int = setting("NEURORAIL_REFLEX_FAILURES", _int(1, 1000), "Failures inside the window that open a circuit", 3)
-    neurorail_reflex_window_s: int = setting("NEURORAIL_REFLEX_WINDOW_S", _int(1, 86400), "Failure-counting window of a circuit breaker", 300)
-    neurorail_reflex_cooldown_s: int = setting("NEURORAIL_REFLEX_COOLDOWN_S", _int(1, 86400), "How long an open circuit stays open before one probe", 300)
-    neurorail_reflex_scope: str = setting("NEURORAIL_REFLEX_SCOPE", _choice("agent", "tenant_agent"), "One breaker per agent, or per tenant and agent", "agent")
-    neurorail_reflex_on_open: str = setting("NEURORAIL_REFLEX_ON_OPEN", _choice("defer", "fail"), "While open: defer missions to the end of the cooldown, or fail them with NR-E003", "defer")
-    neurorail_max_retries: int = setting("NEURORAIL_MAX_RETRIES", _int(0, 100), "Default retries of a retryable agent error (mission option max_retries overrides)", 2)
-    neurorail_retry_backoff_s: float = setting("NEURORAIL_RETRY_BACKOFF_S", _float(0.0, 3600.0), "First retry delay; doubles each attempt, with jitter", 1.0)
-    neurorail_retry_backoff_max_s: float = setting("NEURORAIL_RETRY_BACKOFF_MAX_S", _float(0.0, 86400.0), "Largest retry delay", 300.0)
-    neurorail_budget_estimate_tokens: int = setting("NEURORAIL_BUDGET_ESTIMATE_TOKENS", _int(0, 10**12), "Tokens reserved up front for a mission without its own max_tokens", 1000)
-    neurorail_budget_estimate_cost_usd: float = setting("NEURORAIL_BUDGET_ESTIMATE_COST_USD", _float(0.0, 1e9), "Cost reserved up front for a mission without its own max_cost_usd", 0.01)
-    neurorail_tenant_tokens_per_day: int = setting("NEURORAIL_TENANT_TOKENS_PER_DAY", _int(0, 10**15), "Tokens per tenant per UTC day (0 = unlimited)", 0)
-    neurorail_tenant_cost_usd_per_day: float = setting("NEURORAIL_TENANT_COST_USD_PER_DAY", _float(0.0, 1e12), "USD per tenant per UTC day (0 = unlimited)", 0.0)
-    neurorail_tenant_tokens_per_month: int = setting("NEURORAIL_TENANT_TOKENS_PER_MONTH", _int(0, 10**15), "Tokens per tenant per UTC month (0 = unlimited)", 0)
-    neurorail_tenant_cost_usd_per_month: float = setting("NEURORAIL_TENANT_COST_USD_PER_MONTH", _float(0.0, 1e12), "USD per tenant per UTC month (0 = unlimited)", 0.0)
     neurorail_llm_prices: Any = setting("NEURORAIL_LLM_PRICES", _json_object, "llm.chat price table: {model: {prompt_per_1k, completion_per_1k}} in USD", {})
     embedded_redis: bool = field(default=False)
+    # Values of the settings declared outside this class (declare()), read as attributes.
+    declared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        declared = self.__dict__.get("declared")  # absent while unpickling
+        if declared is not None and name in declared:
+            return declared[name]
+        raise AttributeError(f"{type(self).__name__!r} has no setting {name!r}")
 
     @property
     def redis_socket(self) -> str:
@@ -182,12 +198,13 @@ class Settings:
     def masked(self) -> dict[str, Any]:
         """All settings as a dict, secrets masked (for `brain profile show`, /info)."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            spec = SPECS.get(f.name)
+        names = [f.name for f in dataclasses.fields(self) if f.name != "declared"] + list(self.declared)
+        for name in names:
+            value = getattr(self, name)
+            spec = SPECS.get(name)
             if spec and spec.secret:
                 value = mask(value)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+            out[name] = list(value) if isinstance(value, tuple) else value
         return out
 
 

@@ -13,12 +13,48 @@ import marshmallow as ma
 import redis
 
 from brain.config import Settings
+from brain.config.parsers import _bool, _float, _int
+from brain.config.settings import declare, setting
 from brain.errors import OverBudget
 from brain.rails import metrics as m
 from brain.rails.base import Outcome, Rail, RunState
 from brain.rails.rollout import ENFORCE, OFF
 from brain.state import script
 from brain.time_limits import longest_hard_limit
+
+declare(
+    "neurorail",
+    neurorail_enable_budget_enforcement=setting(
+        "NEURORAIL_ENABLE_BUDGET_ENFORCEMENT",
+        _bool,
+        "Enforce tenant budgets in phase 2 (an explicit mission budget is always enforced)",
+        True,
+    ),
+    neurorail_budget_estimate_tokens=setting(
+        "NEURORAIL_BUDGET_ESTIMATE_TOKENS",
+        _int(0, 10**12),
+        "Tokens reserved up front for a mission without its own max_tokens",
+        1000,
+    ),
+    neurorail_budget_estimate_cost_usd=setting(
+        "NEURORAIL_BUDGET_ESTIMATE_COST_USD",
+        _float(0.0, 1e9),
+        "Cost reserved up front for a mission without its own max_cost_usd",
+        0.01,
+    ),
+    neurorail_tenant_tokens_per_day=setting(
+        "NEURORAIL_TENANT_TOKENS_PER_DAY", _int(0, 10**15), "Tokens per tenant per UTC day (0 = unlimited)", 0
+    ),
+    neurorail_tenant_cost_usd_per_day=setting(
+        "NEURORAIL_TENANT_COST_USD_PER_DAY", _float(0.0, 1e12), "USD per tenant per UTC day (0 = unlimited)", 0.0
+    ),
+    neurorail_tenant_tokens_per_month=setting(
+        "NEURORAIL_TENANT_TOKENS_PER_MONTH", _int(0, 10**15), "Tokens per tenant per UTC month (0 = unlimited)", 0
+    ),
+    neurorail_tenant_cost_usd_per_month=setting(
+        "NEURORAIL_TENANT_COST_USD_PER_MONTH", _float(0.0, 1e12), "USD per tenant per UTC month (0 = unlimited)", 0.0
+    ),
+)
 
 PREFIX = "nr:budget:"
 

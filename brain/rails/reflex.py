@@ -13,12 +13,40 @@ from dataclasses import dataclass
 
 import redis
 
+from brain.config.parsers import _bool, _choice, _int
+from brain.config.settings import declare, setting
 from brain.errors import AgentFailed, CircuitOpen, TimedOut
 from brain.rails import metrics as m
 from brain.rails.base import Defer, Outcome, Rail, RunState
 from brain.rails.rollout import ENFORCE, OFF
 from brain.state import script
 from brain.time_limits import longest_hard_limit
+
+declare(
+    "neurorail",
+    neurorail_enable_reflex_system=setting("NEURORAIL_ENABLE_REFLEX_SYSTEM", _bool, "Circuit breakers on/off", True),
+    neurorail_reflex_failures=setting(
+        "NEURORAIL_REFLEX_FAILURES", _int(1, 1000), "Failures inside the window that open a circuit", 3
+    ),
+    neurorail_reflex_window_s=setting(
+        "NEURORAIL_REFLEX_WINDOW_S", _int(1, 86400), "Failure-counting window of a circuit breaker", 300
+    ),
+    neurorail_reflex_cooldown_s=setting(
+        "NEURORAIL_REFLEX_COOLDOWN_S", _int(1, 86400), "How long an open circuit stays open before one probe", 300
+    ),
+    neurorail_reflex_scope=setting(
+        "NEURORAIL_REFLEX_SCOPE",
+        _choice("agent", "tenant_agent"),
+        "One breaker per agent, or per tenant and agent",
+        "agent",
+    ),
+    neurorail_reflex_on_open=setting(
+        "NEURORAIL_REFLEX_ON_OPEN",
+        _choice("defer", "fail"),
+        "While open: defer missions to the end of the cooldown, or fail them with NR-E003",
+        "defer",
+    ),
+)
 
 PREFIX = "nr:reflex:"
 STATE_CODES = {"closed": 0, "half_open": 1, "open": 2}

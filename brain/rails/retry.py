@@ -6,6 +6,8 @@ import random
 
 import marshmallow as ma
 
+from brain.config.parsers import _float, _int
+from brain.config.settings import declare, setting
 from brain.rails.base import Outcome, Rail, RunState
 
 
@@ -13,6 +15,23 @@ def backoff_s(attempt: int, base: float, cap: float) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]; never zero for a positive base."""
     ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
     return max(base / 10, random.uniform(0, ceiling)) if ceiling > 0 else 0.0
+
+
+declare(
+    "neurorail",
+    neurorail_max_retries=setting(
+        "NEURORAIL_MAX_RETRIES",
+        _int(0, 100),
+        "Default retries of a retryable agent error (mission option max_retries overrides)",
+        2,
+    ),
+    neurorail_retry_backoff_s=setting(
+        "NEURORAIL_RETRY_BACKOFF_S", _float(0.0, 3600.0), "First retry delay; doubles each attempt, with jitter", 1.0
+    ),
+    neurorail_retry_backoff_max_s=setting(
+        "NEURORAIL_RETRY_BACKOFF_MAX_S", _float(0.0, 86400.0), "Largest retry delay", 300.0
+    ),
+)
 
 
 class RetryRail(Rail):

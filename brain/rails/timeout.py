@@ -6,11 +6,23 @@ import datetime as dt
 
 import marshmallow as ma
 
+from brain.config.parsers import _bool
+from brain.config.settings import declare, setting
 from brain.db import utcnow
 from brain.errors import Expired, TimedOut
 from brain.rails.base import Outcome, PublishState, Rail, RunState
 from brain.rails.rollout import ENFORCE, OBSERVE
 from brain.time_limits import default_limit, message_limits
+
+declare(
+    "neurorail",
+    neurorail_enable_timeout_enforcement=setting(
+        "NEURORAIL_ENABLE_TIMEOUT_ENFORCEMENT",
+        _bool,
+        "Enforce default time limits in phase 2 (an explicit timeout_s is always enforced)",
+        True,
+    ),
+)
 
 
 class TimeoutRail(Rail):

@@ -86,13 +86,20 @@ def _finish_statement(by_attempt: bool, columns: tuple[str, ...]) -> Any:
     return stmt
 
 
+def _back_to_queued(session: Session, mission: Mission, **values: Any) -> bool:
+    """running → queued, only from the attempt this process ran (another may have taken it over)."""
+    return bool(
+        session.execute(
+            update(Mission)
+            .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
+            .values(status="queued", **values)
+        ).rowcount
+    )
+
+
 def requeue(session: Session, mission: Mission, reason: str) -> bool:
     """running → queued after its worker was lost, so the sweeper can publish it again."""
-    changed = session.execute(
-        update(Mission)
-        .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
-        .values(status="queued", dispatched_at=None, worker=None)
-    ).rowcount
+    changed = _back_to_queued(session, mission, dispatched_at=None, worker=None)
     if changed:
         audit.record(
             session,
@@ -106,19 +113,16 @@ def requeue(session: Session, mission: Mission, reason: str) -> bool:
 
 def defer(session: Session, mission: Mission, until: dt.datetime, would_have: list[str]) -> bool:
     """running → queued without using up an attempt: a rail asked to try again at `until`."""
-    changed = session.execute(
-        update(Mission)
-        .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
-        .values(
-            status="queued",
-            attempts=Mission.attempts - 1,
-            deferred_until=until,
-            dispatched_at=until,
-            worker=None,
-            started_at=None,
-            would_have=list(would_have),
-        )
-    ).rowcount
+    changed = _back_to_queued(
+        session,
+        mission,
+        attempts=Mission.attempts - 1,
+        deferred_until=until,
+        dispatched_at=until,
+        worker=None,
+        started_at=None,
+        would_have=list(would_have),
+    )
     if changed:
         audit.record(session, "mission.deferred", mission.id, tenant=mission.tenant, data={"until": until.isoformat()})
     return bool(changed)
@@ -134,11 +138,9 @@ def retry(
 ) -> bool:
     """running → queued for another attempt after a retryable agent error."""
     due = utcnow() + dt.timedelta(seconds=delay_s)
-    changed = session.execute(
-        update(Mission)
-        .where(Mission.id == mission.id, Mission.status == "running", Mission.attempts == mission.attempts)
-        .values(status="queued", dispatched_at=due, worker=None, error=error, usage=usage, would_have=list(would_have))
-    ).rowcount
+    changed = _back_to_queued(
+        session, mission, dispatched_at=due, worker=None, error=error, usage=usage, would_have=list(would_have)
+    )
     if changed:
         audit.record(
             session,

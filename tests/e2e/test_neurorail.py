@@ -218,31 +218,8 @@ def test_rollback_guard_steps_the_canary_back(request):
 
 
 def test_pool_without_time_limits_warns_at_start(rails):
-    import sys
-
-    proc = rails.spawn(
-        "solo-worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "brain",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            "nothing-here",
-            "-l",
-            "info",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        {**rails.env, "BRAIN_WORKER_METRICS_PORT": "0"},
-    )
+    proc = rails.start_worker(pool="solo", queues="nothing-here", BRAIN_WORKER_METRICS_PORT="0")
     try:
-        wait_for(lambda: "ready" in proc.tail(200) or not proc.alive(), 60, what="the solo worker to start")
-        assert proc.alive()
         assert "solo pool cannot enforce time limits" in proc.tail(200)
     finally:
         proc.stop()
