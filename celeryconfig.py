@@ -4,7 +4,7 @@ from kombu import Exchange, Queue
 
 from brain import broker
 from brain.config import get_settings
-from brain.dispatch import CONTROL_QUEUE, MISSION_QUEUE, PRIORITY_STEPS
+from brain.dispatch import CONTROL_QUEUE, MISSION_IO_QUEUE, MISSION_QUEUE, PRIORITY_STEPS
 
 _s = get_settings()
 # Before any connection is made: the Redis transport that survives a broker restart.
@@ -43,6 +43,7 @@ worker_hijack_root_logger = False
 # would copy every mission message into the control queue as well.
 task_queues = (
     Queue(MISSION_QUEUE, Exchange(MISSION_QUEUE), routing_key=MISSION_QUEUE),
+    Queue(MISSION_IO_QUEUE, Exchange(MISSION_IO_QUEUE), routing_key=MISSION_IO_QUEUE),
     Queue(CONTROL_QUEUE, Exchange(CONTROL_QUEUE), routing_key=CONTROL_QUEUE),
 )
 task_default_exchange = MISSION_QUEUE

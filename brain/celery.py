@@ -10,7 +10,7 @@ metrics_dir.prepare("celery")
 
 from celery import Celery  # noqa: E402
 
-from brain import publisher  # noqa: E402
+from brain import green, publisher  # noqa: E402
 from brain.agents.registry import load_agents  # noqa: E402
 from brain.config import Settings, get_settings  # noqa: E402
 from brain.errors import BrainError  # noqa: E402
@@ -23,6 +23,7 @@ from workers.timer_compaction import CompactTimers  # noqa: E402
 def create_celery_app(settings: Settings | None = None) -> Celery:
     """Build the app for the active profile, starting the embedded Redis when it is the broker."""
     settings = settings or get_settings()
+    green.make_cooperative()  # before the first database connection of a gevent node
     ensure_embedded(settings)
     load_agents(settings.agent_modules)
     celery_app = Celery(

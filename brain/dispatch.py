@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from brain.agents import get_agent
 from brain.config import Settings
 from brain.rails import default_chain
 from brain.state import get_redis
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from brain.models import Mission
 
 MISSION_QUEUE = "missions"
+# I/O-bound agents' missions (Agent.io_bound): served by `-P gevent` nodes, and by prefork nodes
+# that consume every queue (a worker started without -Q does).
+MISSION_IO_QUEUE = "missions.io"
+MISSION_QUEUES = (MISSION_QUEUE, MISSION_IO_QUEUE)
 CONTROL_QUEUE = "brain.control"
 RUN_MISSION = "brain.run_mission"
 # Redis transport: 0 is served first.
@@ -33,11 +38,17 @@ def publish(app: Celery, settings: Settings, mission: Mission, countdown: float 
         RUN_MISSION,
         args=[str(mission.id)],
         task_id=str(mission.id),
-        queue=MISSION_QUEUE,
+        queue=mission_queue(mission.agent),
         priority=PRIORITY_LEVELS.get(mission.priority, 6),
         countdown=countdown or None,
         **options,
     )
+
+
+def mission_queue(agent_name: str) -> str:
+    """The queue a mission of this agent goes to: missions.io for I/O-bound agents."""
+    agent = get_agent(agent_name)
+    return MISSION_IO_QUEUE if agent is not None and agent.io_bound else MISSION_QUEUE
 
 
 def queue_keys(queue: str = MISSION_QUEUE) -> list[str]:
@@ -45,7 +56,7 @@ def queue_keys(queue: str = MISSION_QUEUE) -> list[str]:
     return [queue if step == 0 else f"{queue}:{step}" for step in PRIORITY_STEPS]
 
 
-QUEUES = (MISSION_QUEUE, CONTROL_QUEUE)
+QUEUES = (*MISSION_QUEUES, CONTROL_QUEUE)
 
 
 def queue_depths(broker: redis.Redis) -> dict[str, int]:

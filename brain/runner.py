@@ -6,11 +6,10 @@ import json
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
-from brain import metrics
+from brain import green, metrics
 from brain.agents import MissionCancelled, RunContext, get_agent
 from brain.config import Settings
 from brain.db import UNAVAILABLE, session_scope
@@ -33,9 +32,6 @@ from brain.rails.base import Outcome
 from brain.rails.rollout import Enforcement
 from brain.services import execution
 from brain.state import cancel_key, get_redis
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("brain.runner")
 
@@ -65,7 +61,8 @@ def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
     if agent is None:
         return Outcome.of(AgentFailed(f"agent {mission.agent!r} is not registered on this worker"))
     try:
-        result = agent.run(ctx, mission.payload)
+        with green.soft_limit(ctx.remaining()):
+            result = agent.run(ctx, mission.payload)
         json.dumps(result)  # the result column is JSON: refuse what cannot be stored
         return Outcome("succeeded", result=result)
     except SoftTimeLimitExceeded:

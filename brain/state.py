@@ -9,6 +9,7 @@ from brain.embedded_redis import ensure_running
 from brain.fork_safe import ForkSafeLock
 
 _lock = ForkSafeLock()
+POOL_WAIT_S = 5
 _clients: dict[str, redis.Redis] = {}
 
 
@@ -24,12 +25,17 @@ def get_redis(settings: Settings) -> redis.Redis:
         client = _clients.get(settings.redis_url)
         if client is None:
             ensure_embedded(settings)
-            client = redis.Redis.from_url(
+            # Blocking: a gevent node's thousand greenlets wait for a free connection rather
+            # than fail with "Too many connections" (redis-py's plain pool raises at its limit).
+            pool = redis.BlockingConnectionPool.from_url(
                 settings.redis_url,
+                max_connections=settings.redis_max_connections,
+                timeout=POOL_WAIT_S,
                 socket_timeout=5,
                 socket_connect_timeout=2,
                 health_check_interval=30,
             )
+            client = redis.Redis(connection_pool=pool)
             _clients[settings.redis_url] = client
         return client
 

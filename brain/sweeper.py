@@ -13,7 +13,7 @@ from brain import outcome_stash
 from brain.agents import get_agent
 from brain.config import Settings
 from brain.db import session_scope, utcnow
-from brain.dispatch import MISSION_QUEUE, queue_depths
+from brain.dispatch import MISSION_QUEUES, queue_depths
 from brain.errors import RailError, TimedOut, WorkerLost
 from brain.lease import lease_alive
 from brain.outcomes import write_stashed
@@ -75,7 +75,8 @@ def _publish_undispatched(settings: Settings) -> int:
 
 def _republish_stale(settings: Settings, client: redis.Redis) -> int:
     # Only when the broker holds nothing: then a long-queued row's message is gone.
-    if queue_depths(get_broker_redis(settings))[MISSION_QUEUE]:
+    depths = queue_depths(get_broker_redis(settings))
+    if any(depths[queue] for queue in MISSION_QUEUES):
         return 0
     cutoff = utcnow() - dt.timedelta(seconds=settings.redispatch_after_s)
     with session_scope(settings.database_url) as session:

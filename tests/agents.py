@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from typing import Any
 
@@ -95,3 +96,41 @@ class OnceAgent(CountAgent):
 
     name = "test.once"
     idempotent = False
+
+
+# I/O-bound twins, routed to missions.io (the gevent mode's queue).
+
+
+@register
+class IOCountAgent(CountAgent):
+    name = "test.io_count"
+    io_bound = True
+
+
+@register
+class IOSpendAgent(SpendAgent):
+    name = "test.io_spend"
+    io_bound = True
+
+
+@register
+class IOFailAgent(FailAgent):
+    name = "test.io_fail"
+    io_bound = True
+
+
+@register
+class HangAgent(Agent):
+    """Reads from payload['port'] with no socket timeout and swallows every Exception: only a hard limit stops it."""
+
+    name = "test.hang"
+    io_bound = True
+
+    def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", int(payload["port"]))) as sock:
+                    sock.settimeout(None)
+                    sock.recv(1)  # the server never answers
+            except Exception:  # noqa: BLE001 - the soft limit included: this agent does not cooperate
+                pass

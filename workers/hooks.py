@@ -13,8 +13,10 @@ import time
 from celery import signals
 from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
+from brain import green
 from brain.config import get_settings
 from brain.db import dispose_engines
+from brain.dispatch import MISSION_IO_QUEUE, MISSION_QUEUE
 from brain.errors import BrainError
 from brain.queue_metrics import QueueCollector
 from brain.rails.collector import NeuroRailCollector
@@ -24,7 +26,8 @@ from workers import log_context  # noqa: F401 - connects the logging signal hand
 
 log = logging.getLogger("brain.worker")
 
-POOLS_WITHOUT_TIME_LIMITS = {"thread", "solo", "gevent", "eventlet"}
+# gevent is not here: brain.green enforces both limits on it (the I/O-bound mode).
+POOLS_WITHOUT_TIME_LIMITS = {"thread", "solo", "eventlet"}
 HEARTBEAT_S = 5
 
 
@@ -63,6 +66,9 @@ def on_ready(sender=None, **_) -> None:
     settings = get_settings()
     for message in _pool_warning:
         log.warning(message)
+    if sender is not None:
+        queues = sender.app.amqp.queues
+        _warn_if_green_takes_cpu_missions(set(queues.consume_from or queues))  # no -Q: every queue
     if "metrics" in settings.modules:
         _start_metrics_server(settings.worker_metrics_host, settings.worker_metrics_port)
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
@@ -70,6 +76,16 @@ def on_ready(sender=None, **_) -> None:
     threading.Thread(
         target=_heartbeat, args=(settings, hostname, concurrency), name="brain-heartbeat", daemon=True
     ).start()
+
+
+def _warn_if_green_takes_cpu_missions(consumed: set[str]) -> None:
+    if green.active() and MISSION_QUEUE in consumed:
+        log.warning(
+            "this gevent node also consumes the %s queue: a CPU-bound agent there cannot be pre-empted at "
+            "its hard time limit and stalls every mission of the node; start it with -Q %s",
+            MISSION_QUEUE,
+            MISSION_IO_QUEUE,
+        )
 
 
 @signals.worker_shutdown.connect

@@ -33,6 +33,11 @@ class Agent(ABC):
     # (at most once). A run that finished is never repeated either way.
     idempotent: ClassVar[bool] = True
     payload_schema: ClassVar[type[ma.Schema] | None] = None
+    # True: the agent spends its time waiting on the network (a model, an API), so its missions
+    # go to the missions.io queue, which a gevent worker serves a thousand at a time; its time
+    # limits still hold while it waits. False (CPU-bound, or blocking in C code): the missions
+    # queue, served by prefork, whose hard limit kills the process.
+    io_bound: ClassVar[bool] = False
 
     def validate(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Return the payload to store, or raise PayloadInvalid."""

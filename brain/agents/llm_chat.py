@@ -67,6 +67,7 @@ class LLMChatAgent(Agent):
     name = "llm.chat"
     description = "One chat completion from an OpenAI-compatible provider."
     risk_tier = "STANDARD"
+    io_bound = True
     payload_schema = ChatPayload
 
     def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:

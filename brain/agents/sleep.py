@@ -20,6 +20,7 @@ class SleepAgent(Agent):
     name = "sleep"
     description = "Sleeps {seconds}, waking early when cancelled."
     risk_tier = "SAFE"
+    io_bound = True
     payload_schema = SleepPayload
 
     def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:

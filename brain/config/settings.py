@@ -101,6 +101,7 @@ class Settings:
     section("redis")
     redis_url: str = setting("BRAIN_REDIS_URL", _str, "Redis for shared state (redis://, rediss://, unix://, or 'embedded')", secret=True)
     broker_url: str = setting("BRAIN_BROKER_URL", _str, "Celery broker URL; empty means the Redis above", secret=True)
+    redis_max_connections: int = setting("BRAIN_REDIS_MAX_CONNECTIONS", _int(1, 100000), "Shared-state Redis connections one process opens at most; further callers wait up to 5 s for a free one", 100)
     visibility_timeout_s: int = setting("BRAIN_VISIBILITY_TIMEOUT_S", _int(0, 7 * 86400), "Broker visibility timeout (0 = max timeout + grace + 300 s)", 0)
     section("api")
     api_host: str = setting("BRAIN_API_HOST", _str, "Address the API binds to", "127.0.0.1")
