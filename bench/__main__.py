@@ -11,7 +11,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import http_scenarios, worker_scenarios
+from bench import http_scenarios, io_scenarios, worker_scenarios
 from bench.figures import Results
 from bench.machine import facts
 from bench.stack import Stack
@@ -30,6 +30,9 @@ PLANS = {
         "backlog": 10_000,
         "table_rows": 10_000,
         "decisions": 20_000,
+        "io_prefork": 100,
+        "io_green": 2000,
+        "io_bare": 2000,
     },
     "full": {
         "enqueue_s": 15,
@@ -39,6 +42,9 @@ PLANS = {
         "backlog": 50_000,
         "table_rows": 100_000,
         "decisions": 50_000,
+        "io_prefork": 300,
+        "io_green": 5000,
+        "io_bare": 5000,
     },
 }
 
@@ -125,6 +131,10 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
             lambda: http_scenarios.scale(stack, res, api_url, plan["scale_s"], plan["backlog"], plan["table_rows"]),
         ),
         ("governor", lambda: worker_scenarios.governor(stack, res, plan["decisions"])),
+        (
+            "io",
+            lambda: io_scenarios.io(stack, res, api_url, plan["io_prefork"], plan["io_green"], plan["io_bare"]),
+        ),
     ]
     if soak_s > 0:
         scenarios.append(("soak", lambda: worker_scenarios.soak(stack, res, soak_s, api, api_url)))

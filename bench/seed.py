@@ -7,7 +7,7 @@ import json
 import time
 
 from bench.stack import Stack
-from brain.dispatch import queue_keys
+from brain.dispatch import MISSION_QUEUES, queue_keys
 
 __all__ = ["fill_table", "queue_keys", "queued_copies"]
 
@@ -63,7 +63,7 @@ def queued_copies(stack: Stack, count: int, name: str | None = None) -> int:
     get new ids and, if given, `name`. Returns how many were added.
     """
     broker = stack.broker()
-    key = next((k for k in queue_keys() if broker.llen(k)), None)
+    key = next((k for q in MISSION_QUEUES for k in queue_keys(q) if broker.llen(k)), None)
     if key is None:
         raise RuntimeError("no BRAiN message in the broker to copy")
     template = json.loads(broker.lindex(key, 0))

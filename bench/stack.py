@@ -16,7 +16,7 @@ import redis
 import requests
 
 from bench.procs import REPO, Proc, spawn, wait_http, wait_worker_ready
-from brain.dispatch import queue_keys
+from brain.dispatch import MISSION_QUEUES, queue_keys
 from tests.processes import run_brain
 from tests.servers import PostgresServer, RedisServer, free_port, start_postgres, start_redis
 
@@ -111,9 +111,22 @@ class Stack:
         wait_http(proc, f"{url}/health/live")
         return proc, url
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2, **overrides: str) -> Proc:
+    def start_worker(
+        self,
+        name: str = "worker",
+        concurrency: int = 2,
+        pool: str = "prefork",
+        queues: str | None = None,
+        **overrides: str,
+    ) -> Proc:
         env = {**self.env, "BRAIN_WORKER_METRICS_PORT": str(free_port()), **overrides}
-        args = [sys.executable, "-m", "brain.cli", *_worker_args(concurrency, name)]
+        args = [
+            sys.executable,
+            "-m",
+            "brain.cli",
+            *_worker_args(concurrency, name, pool),
+            *(["-Q", queues] if queues else []),
+        ]
         proc = spawn(name, args, env, self.data_dir)
         self.procs.append(proc)
         wait_worker_ready(proc)
@@ -155,7 +168,7 @@ class Stack:
 
     def clear_queues(self) -> None:
         """Drop every queued message (BRAiN's and the peer's) so a scenario starts from empty."""
-        self.broker().delete(*queue_keys())
+        self.broker().delete(*[key for queue in MISSION_QUEUES for key in queue_keys(queue)])
         peer = self.peer_redis()
         peer.delete("celery", *[f"celery\x06\x16{p}" for p in range(10)])
 
@@ -175,12 +188,12 @@ class Stack:
             return sum(pool.map(post, per))
 
 
-def _worker_args(concurrency: int, name: str) -> list[str]:
+def _worker_args(concurrency: int, name: str, pool: str = "prefork") -> list[str]:
     """The same worker options for BRAiN and the peer, so the comparison is like for like."""
     return [
         "worker",
         "-P",
-        "prefork",
+        pool,
         "-c",
         str(concurrency),
         "-n",

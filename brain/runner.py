@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 
+import redis
 from billiard.exceptions import SoftTimeLimitExceeded
 
 from brain import green, metrics
@@ -55,6 +56,15 @@ def observe_claim(mission: Mission) -> None:
     bind_log_context(mission_id=mission.id, tenant=mission.tenant, agent=mission.agent)
 
 
+def _cancel_requested(client: redis.Redis, mission_id: str) -> bool:
+    # Redis away for a moment must not fail the agent: the cancel stays recorded in the
+    # database and revoked at the broker, and the next check (0.2 s on) sees the flag.
+    try:
+        return bool(client.exists(cancel_key(mission_id)))
+    except redis.RedisError:
+        return False
+
+
 def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
     """Call the agent and translate what happens into an outcome."""
     agent = get_agent(mission.agent)
@@ -99,7 +109,7 @@ def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: floa
         mission_id=mission_id,
         attempt=mission.attempts,
         deadline=time.monotonic() + soft_limit_s,
-        is_cancelled=lambda: bool(client.exists(cancel_key(mission_id))),
+        is_cancelled=lambda: _cancel_requested(client, mission_id),
         log=logging.getLogger(f"brain.agent.{mission.agent}"),
     )
     leases = _lease_keeper(settings)

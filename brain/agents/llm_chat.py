@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+from contextlib import closing
 from typing import Any
 
 import marshmallow as ma
 
+from brain.agents import llm_http
 from brain.agents.base import Agent
 from brain.agents.context import RunContext
 from brain.agents.registry import register
-from brain.config import get_settings
-from brain.errors import AgentError, RetryableAgentError
+from brain.config import Settings, get_settings
+from brain.errors import AgentError
 
 
 class Message(ma.Schema):
@@ -27,30 +26,12 @@ class ChatPayload(ma.Schema):
     model = ma.fields.String(load_default=None)
     temperature = ma.fields.Float(load_default=None, validate=ma.validate.Range(min=0, max=2))
     max_tokens = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    stream = ma.fields.Boolean(load_default=False)
 
     @ma.validates_schema
     def _one_input(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("messages") and not data.get("prompt"):
             raise ma.ValidationError("give `messages` or `prompt`", "messages")
-
-
-def _post(url: str, body: dict[str, Any], api_key: str, timeout: float) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read(500).decode("utf-8", "replace")
-        cls = RetryableAgentError if exc.code == 429 or exc.code >= 500 else AgentError
-        raise cls(f"LLM provider answered {exc.code}: {detail}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RetryableAgentError(f"LLM provider unreachable at {url}: {reason}") from None
-    except json.JSONDecodeError:
-        raise AgentError("LLM provider sent a reply that is not JSON") from None
 
 
 def price_usd(prices: dict[str, Any], model: str, usage: dict[str, Any]) -> float:
@@ -79,21 +60,54 @@ class LLMChatAgent(Agent):
                 body[key] = payload[key]
         url = settings.llm_base_url.rstrip("/") + "/chat/completions"
         timeout = min(settings.llm_timeout_s, max(1.0, ctx.remaining()))
-        reply = _post(url, body, settings.llm_api_key, timeout)
+        if payload.get("stream"):
+            return _streamed(ctx, settings, url, body, timeout)
+        reply = llm_http.post_json(url, body, settings.llm_api_key, timeout, settings.llm_pool_size)
         try:
             content = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise AgentError("LLM provider reply has no choices[0].message.content") from None
-        usage = reply.get("usage") or {}
-        tokens = int(usage.get("total_tokens") or 0)
         model = reply.get("model", body["model"])
-        ctx.charge(tokens=tokens, cost_usd=price_usd(settings.neurorail_llm_prices, model, usage))
-        return {
-            "model": reply.get("model", body["model"]),
-            "reply": content,
-            "usage": {
-                "prompt_tokens": int(usage.get("prompt_tokens") or 0),
-                "completion_tokens": int(usage.get("completion_tokens") or 0),
-                "total_tokens": tokens,
-            },
-        }
+        usage = _usage(reply.get("usage") or {})
+        ctx.charge(tokens=usage["total_tokens"], cost_usd=price_usd(settings.neurorail_llm_prices, model, usage))
+        return {"model": model, "reply": content, "usage": usage}
+
+
+def _usage(raw: dict[str, Any]) -> dict[str, int]:
+    prompt = int(raw.get("prompt_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": int(raw.get("total_tokens") or 0)}
+
+
+def _streamed(ctx: RunContext, settings: Settings, url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Charge each streamed token as it arrives; the charge the budget refuses ends the stream there.
+
+    OverBudget from ctx.charge propagates (status over_budget, NR-E002) after the connection is
+    closed, so the provider stops generating; the mission's usage is what was received and
+    charged. At the end the provider's own usage (prompt tokens, its token count) is charged
+    on top of what was counted.
+    """
+    prices = settings.neurorail_llm_prices
+    model = body["model"]
+    per_token = price_usd(prices, model, {"completion_tokens": 1})
+    parts: list[str] = []
+    counted = 0
+    final: dict[str, Any] = {}
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    events = llm_http.post_stream(url, body, settings.llm_api_key, timeout, settings.llm_pool_size)
+    with closing(events):
+        for event in events:
+            model = event.get("model") or model
+            final = event.get("usage") or final
+            for choice in event.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    ctx.charge(tokens=1, cost_usd=per_token)
+                    counted += 1
+                    parts.append(text)
+    usage = _usage(final) if final else {"prompt_tokens": 0, "completion_tokens": counted, "total_tokens": counted}
+    extra_tokens = max(0, usage["total_tokens"] - counted)
+    extra_cost = max(0.0, price_usd(prices, model, usage) - counted * per_token)
+    if extra_tokens or extra_cost:
+        ctx.charge(tokens=extra_tokens, cost_usd=extra_cost)
+    return {"model": model, "reply": "".join(parts), "usage": usage}

@@ -107,7 +107,8 @@ def _starts(runs: Path) -> collections.Counter:
 
 def _assert_ran_once(stack: Stack, ids: list[str], runs: Path, timeout: float = 120) -> None:
     finals = _all_final(stack, ids, timeout)
-    assert collections.Counter(finals.values()) == {"succeeded": len(ids)}, collections.Counter(finals.values())
+    unsuccessful = {m: stack.mission(m).get("error") for m, status in finals.items() if status != "succeeded"}
+    assert collections.Counter(finals.values()) == {"succeeded": len(ids)}, unsuccessful
     starts = _starts(runs)
     twice = {m: n for m, n in starts.items() if n != 1 and m in finals}
     assert not twice, f"agents started more than once: {twice}"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
 from tests.fake_llm import FakeLLM
+from tests.processes import spawn
+from tests.servers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -46,3 +51,31 @@ def test_llm_chat_payload_checked_at_enqueue(stack):
         json={"name": "x", "agent": "llm.chat", "payload": {"messages": [{"role": "robot", "content": "hi"}]}},
     )
     assert resp.status_code == 422
+
+
+@pytest.fixture
+def streaming_provider(tmp_path):
+    """bench's asyncio provider: 20 completion tokens per reply, streamed 10 ms apart."""
+    args = [sys.executable, "-m", "bench.fake_provider", "--port", "0", "--latency", "0.1", "--tokens", "20"]
+    proc = spawn("fake-provider", args, dict(os.environ), tmp_path / "provider.log")
+    line = wait_for(lambda: "listening on" in proc.tail(5) and proc.tail(5), 30, what="the fake provider")
+    port = int(line.split("listening on ")[1].split()[0])
+    yield f"http://127.0.0.1:{port}/v1"
+    proc.stop()
+
+
+def test_a_streamed_reply_is_charged_token_by_token_and_cut_off_at_the_budget(bare_stack, streaming_provider):
+    bare_stack.start_worker(concurrency=1, BRAIN_LLM_BASE_URL=streaming_provider, BRAIN_LLM_MODEL="tiny")
+    whole = bare_stack.wait_status(bare_stack.submit("llm.chat", {"prompt": "hi", "stream": True})["id"])
+    assert whole["status"] == "succeeded", whole
+    assert whole["result"]["reply"] == " ".join(["tok"] * 20)
+    assert whole["result"]["usage"] == {"prompt_tokens": 7, "completion_tokens": 20, "total_tokens": 27}
+    assert whole["usage"]["tokens"] == 27  # the provider's count, prompt included
+
+    cut = bare_stack.submit("llm.chat", {"prompt": "hi", "stream": True}, budget={"max_tokens": 12})
+    done = bare_stack.wait_status(cut["id"])
+    assert done["status"] == "over_budget" and done["error"]["code"] == "NR-E002"
+    assert done["usage"]["tokens"] == 12  # every token received up to the cap was charged, none beyond it
+
+    plain = bare_stack.wait_status(bare_stack.submit("llm.chat", {"prompt": "hi"})["id"])
+    assert plain["status"] == "succeeded" and plain["result"]["usage"]["total_tokens"] == 27

@@ -120,7 +120,7 @@ def test_info_reports_profile_queues_and_workers(stack):
     assert info["name"] == "BRAiN"
     assert info["profile"] == stack.profile
     assert info["workers_online"] >= 1
-    assert set(info["queues"]) == {"missions", "brain.control"}
+    assert set(info["queues"]) == {"missions", "missions.io", "brain.control"}
     assert "echo" in info["agents"]
 
 
