@@ -35,6 +35,7 @@ ENDPOINT_PERMISSIONS: dict[str, str] = {
     "missions.Missions:GET": READ,
     "missions.Missions:POST": SUBMIT,
     "missions.MissionEnqueue:POST": SUBMIT,
+    "missions.MissionBatch:POST": SUBMIT,
     "missions.MissionById:GET": READ,
     "missions.MissionCancel:POST": CANCEL,
     "missions.MissionInfo:GET": READ,

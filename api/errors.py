@@ -77,15 +77,21 @@ def _status_for(exc: BrainError) -> int:
     return 500
 
 
-def handle_brain_error(exc: BrainError):
+def brain_error_body(exc: BrainError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and the error shape of one BrainError (a response, or one batch item)."""
     code = _status_for(exc)
     errors = None
     if isinstance(exc, InvalidMission):
         errors = {exc.location: {exc.field: exc.messages}}
     elif exc.details:
         errors = exc.details
+    return code, error_body(code, exc.message, exc.error, errors)
+
+
+def handle_brain_error(exc: BrainError):
+    code, body = brain_error_body(exc)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if code == 503 else {}
-    return jsonify(error_body(code, exc.message, exc.error, errors)), code, headers
+    return jsonify(body), code, headers
 
 
 def handle_unavailable(exc: Exception):

@@ -60,6 +60,8 @@ def publish_after_commit(
 
 @event.listens_for(Session, "after_commit")
 def _send(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     pending: list[_Pending] = session.info.pop(PENDING, None) or []
     for index, item in enumerate(pending):
         if _app is None:
@@ -76,6 +78,8 @@ def _send(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     session.info.pop(PENDING, None)
 
 

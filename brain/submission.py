@@ -25,7 +25,7 @@ from brain import metrics
 from brain.agents import PayloadInvalid, get_agent
 from brain.config import Settings
 from brain.db import utcnow
-from brain.errors import IdempotencyConflict, InvalidMission, PolicyDenied
+from brain.errors import BrainError, IdempotencyConflict, InvalidMission, PolicyDenied
 from brain.governance import admission
 from brain.json_limits import problems
 from brain.models import Mission
@@ -143,6 +143,42 @@ def submit_loaded(
     return Submitted(mission, created=True)
 
 
+BATCH_MAX = 1000
+
+
+def submit_batch(
+    session: Session,
+    settings: Settings,
+    bodies: list[Any],
+    *,
+    idempotency_key: str | None = None,
+    tenant: str = "default",
+    actor: str | None = None,
+) -> list[Submitted | BrainError]:
+    """Every item through `submit`, in the caller's one transaction; results in order.
+
+    An item refused on its own (invalid, an Idempotency-Key conflict, denied by policy) is its
+    error, and the others still go in: nothing of a refused item is written but a denied
+    mission's row (kept, as for a single submission, for the audit trail). The batch's
+    Idempotency-Key keys each item as `<key>#<index>`, so a retried batch replays item by item.
+    """
+    if not 1 <= len(bodies) <= BATCH_MAX:
+        raise InvalidMission("a batch holds 1 to 1000 missions", "missions", [f"Length must be 1-{BATCH_MAX}."])
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 250:
+        raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-250 characters."], "headers")
+    results: list[Submitted | BrainError] = []
+    for index, body in enumerate(bodies):
+        key = f"{idempotency_key}#{index}" if idempotency_key else None
+        try:
+            if not isinstance(body, dict):
+                raise InvalidMission("a batch item must be a JSON object", "_schema", ["Not an object."])
+            submitted = submit(session, settings, body, idempotency_key=key, tenant=tenant, actor=actor)
+            results.append(submitted.denial() if submitted.denied else submitted)
+        except (InvalidMission, IdempotencyConflict) as exc:
+            results.append(exc)
+    return results
+
+
 def request_hash(body: dict[str, Any]) -> str:
     """Hash of a submission's canonical JSON, to tell a retry from a different request."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
@@ -201,10 +237,14 @@ def _replay(existing: Mission, body_hash: str) -> Mission:
 
 @event.listens_for(Session, "after_commit")
 def _count_enqueued(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     for agent, priority in session.info.pop(ENQUEUED, None) or ():
         metrics.MISSIONS_ENQUEUED.labels(agent, priority).inc()
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_enqueued(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     session.info.pop(ENQUEUED, None)

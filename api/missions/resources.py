@@ -10,8 +10,11 @@ from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
 from api.auth import current_actor, current_tenant
+from api.errors import brain_error_body
 from api.missions.schemas import (
+    BatchResultSchema,
     InfoSchema,
+    MissionBatchSchema,
     MissionCreateSchema,
     MissionListArgs,
     MissionPageSchema,
@@ -63,6 +66,35 @@ class Missions(MethodView):
         with read_scope(app_settings().database_url) as session:
             items, next_cursor = service.list_missions(session, tenant=current_tenant(), **args)
         return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/batch")
+class MissionBatch(MethodView):
+    @blp.arguments(MissionBatchSchema)
+    @blp.response(200, BatchResultSchema)
+    @blp.alt_response(422, description="Not 1-1000 missions, or an invalid Idempotency-Key")
+    def post(self, body: dict):
+        """Submit up to 1000 missions in one transaction; per-item results in order (a mission, or its error)."""
+        settings = app_settings()
+        with session_scope(settings.database_url) as session:
+            results = submission.submit_batch(
+                session,
+                settings,
+                body["missions"],
+                idempotency_key=request.headers.get("Idempotency-Key"),
+                tenant=current_tenant(),
+                actor=current_actor() or request.headers.get("X-Actor"),
+            )
+            items = [_batch_item(result) for result in results]
+        accepted = sum(1 for item in items if item["status"] == 202)
+        return {"items": items, "accepted": accepted, "refused": len(items) - accepted}
+
+
+def _batch_item(result) -> dict:
+    if isinstance(result, submission.Submitted):
+        return {"status": 202, "mission": result.mission, "error": None}
+    code, error = brain_error_body(result)
+    return {"status": code, "mission": None, "error": error}
 
 
 @blp.route("/enqueue")

@@ -156,3 +156,24 @@ class InfoSchema(ma.Schema):
     workers_online = ma.fields.Integer()
     agents = ma.fields.List(ma.fields.String())
     modules = ma.fields.List(ma.fields.String(), metadata={"description": "The enabled modules (BRAIN_MODULES)"})
+
+
+class MissionBatchSchema(ma.Schema):
+    # Items are checked one by one by the submission (each gets its own error), not here.
+    missions = ma.fields.List(
+        ma.fields.Raw(),
+        required=True,
+        metadata={"description": "1-1000 mission bodies, each as for POST /api/missions"},
+    )
+
+
+class BatchItemSchema(ma.Schema):
+    status = ma.fields.Integer(metadata={"description": "202 accepted, or the status a single submission would get"})
+    mission = ma.fields.Nested(MissionSchema, allow_none=True)
+    error = ma.fields.Dict(allow_none=True, metadata={"description": "The API's error shape, for a refused item"})
+
+
+class BatchResultSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BatchItemSchema), metadata={"description": "One per mission, in order"})
+    accepted = ma.fields.Integer()
+    refused = ma.fields.Integer()

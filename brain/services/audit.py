@@ -142,6 +142,8 @@ def _touched(session: Session, _transaction, _connection) -> None:
 
 @sa_event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     rows = session.info.pop(ROWS, None) or []
     events = session.info.pop(PENDING, None) or []
     if not rows and not events:
@@ -171,6 +173,8 @@ def _write_pending(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     session.info.pop(PENDING, None)
     session.info.pop(ROWS, None)
     session.info.pop(TOUCHED, None)
@@ -178,6 +182,8 @@ def _drop_pending(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _forget_begin(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: only the real transaction's end counts
     session.info.pop(TOUCHED, None)
 
 
