@@ -33,6 +33,8 @@ PLANS = {
         "io_prefork": 100,
         "io_green": 2000,
         "io_bare": 2000,
+        "batches": 10,
+        "budget_missions": 200,
     },
     "full": {
         "enqueue_s": 15,
@@ -45,6 +47,8 @@ PLANS = {
         "io_prefork": 300,
         "io_green": 5000,
         "io_bare": 5000,
+        "batches": 40,
+        "budget_missions": 200,
     },
 }
 
@@ -124,6 +128,7 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
 
     scenarios = [
         ("enqueue", lambda: http_scenarios.enqueue(stack, res, api_url, peer_url, plan["enqueue_s"])),
+        ("batch", lambda: http_scenarios.batch(stack, res, api_url, plan["batches"])),
         ("end to end", e2e),
         ("seed load ramp", lambda: http_scenarios.ramp(stack, res, api_url, peer_url, plan["ramp_stage_s"])),
         (
@@ -135,6 +140,7 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
             "io",
             lambda: io_scenarios.io(stack, res, api_url, plan["io_prefork"], plan["io_green"], plan["io_bare"]),
         ),
+        ("budget-stream", lambda: io_scenarios.budget_stream(stack, res, api_url, plan["budget_missions"])),
     ]
     if soak_s > 0:
         scenarios.append(("soak", lambda: worker_scenarios.soak(stack, res, soak_s, api, api_url)))

@@ -4,7 +4,9 @@
 `listening on <port>` and serves `POST /v1/chat/completions` until killed. A reply waits
 `latency` seconds, then answers `tokens` completion tokens: one JSON object, or with
 `"stream": true` one SSE chunk per token `chunk-interval` apart, a usage chunk, `[DONE]`.
-`GET /stats` answers `{"requests", "in_flight", "max_in_flight"}`.
+`GET /stats` answers `{"requests", "in_flight", "max_in_flight", "arrivals"}` (arrivals: one
+`[unix time, status]` per chat request). `POST /control` with `{"throttle": n, "retry_after": s}`
+makes the next n chat requests answer 429 with `Retry-After: s`, as a provider over its quota does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 
 PROMPT_TOKENS = 7
 
@@ -21,6 +24,8 @@ class Provider:
     def __init__(self, latency: float, tokens: int, chunk_interval: float) -> None:
         self.latency, self.tokens, self.chunk_interval = latency, tokens, chunk_interval
         self.requests = self.in_flight = self.max_in_flight = 0
+        self.arrivals: list[tuple[float, int]] = []
+        self.throttle, self.retry_after = 0, "1"
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -35,8 +40,14 @@ class Provider:
                         "requests": self.requests,
                         "in_flight": self.in_flight,
                         "max_in_flight": self.max_in_flight,
+                        "arrivals": self.arrivals,
                     }
                     await self._json(writer, 200, stats)
+                elif method == "POST" and path == "/control":
+                    control = json.loads(body or b"{}")
+                    self.throttle = int(control.get("throttle", 0))
+                    self.retry_after = str(control.get("retry_after", 1))
+                    await self._json(writer, 200, {"throttle": self.throttle, "retry_after": self.retry_after})
                 elif method == "POST" and path.endswith("/chat/completions"):
                     await self._chat(writer, json.loads(body or b"{}"))
                 else:
@@ -49,6 +60,13 @@ class Provider:
             writer.close()
 
     async def _chat(self, writer: asyncio.StreamWriter, body: dict) -> None:
+        if self.throttle > 0:
+            self.throttle -= 1
+            self.arrivals.append((time.time(), 429))
+            error = {"error": {"message": "rate limit reached", "type": "requests"}}
+            await self._json(writer, 429, error, {"Retry-After": self.retry_after})
+            return
+        self.arrivals.append((time.time(), 200))
         self.requests += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -93,11 +111,12 @@ class Provider:
         await writer.drain()
 
     @staticmethod
-    async def _json(writer: asyncio.StreamWriter, status: int, obj: dict) -> None:
+    async def _json(writer: asyncio.StreamWriter, status: int, obj: dict, headers: dict | None = None) -> None:
         data = json.dumps(obj).encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         writer.write(
             f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-            f"Connection: keep-alive\r\n\r\n".encode()
+            f"{extra}Connection: keep-alive\r\n\r\n".encode()
             + data
         )
         await writer.drain()

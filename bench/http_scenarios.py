@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
 
 from bench import seed, wrk
 from bench.figures import Results, ratio
@@ -98,6 +102,45 @@ def scale(stack: Stack, res: Results, brain_url: str, seconds: float, backlog: i
     res.add("scale.list_first_page.p95", page.p95_ms, "ms", note=note)
     res.add("scale.list_first_page.errors", page.errors, "count")
     res.add("scale.table_rows", total, "rows")
+
+
+BATCH_SIZE = 500
+BATCH_CONNECTIONS = 2
+
+
+def batch(stack: Stack, res: Results, brain_url: str, batches: int) -> None:
+    """Missions/s accepted through POST /api/missions/batch, 500 per request, beside single submissions and the peer."""
+    stack.clear_queues()
+    items = [{**BRAIN_BODY, "name": f"batch-{n}"} for n in range(BATCH_SIZE)]
+    data = json.dumps({"missions": items})
+    headers = {**stack.headers(), "Content-Type": "application/json"}
+
+    def post(count: int) -> tuple[int, int]:
+        accepted = refused = 0
+        with requests.Session() as session:
+            for _ in range(count):
+                resp = session.post(f"{brain_url}/api/missions/batch", data=data, headers=headers, timeout=120)
+                if resp.status_code != 200:
+                    refused += BATCH_SIZE
+                    continue
+                answer = resp.json()
+                accepted, refused = accepted + answer["accepted"], refused + answer["refused"]
+        return accepted, refused
+
+    per = BATCH_CONNECTIONS
+    share = [batches // per + (1 if i < batches % per else 0) for i in range(per)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(BATCH_CONNECTIONS) as pool:
+        done = list(pool.map(post, share))
+    seconds = time.monotonic() - started
+    accepted, refused = sum(a for a, _ in done), sum(r for _, r in done)
+    rate = accepted / seconds
+    note = f"{batches} batches of {BATCH_SIZE} on {BATCH_CONNECTIONS} connections; {refused} refused"
+    res.add("batch.brain.missions_per_s", rate, "missions/s", note=note)
+    res.add("batch.refused", refused, "count")
+    res.add("batch.vs_single", ratio(rate, res.get("enqueue.brain.rps")), "x")
+    res.add("batch.vs_peer", ratio(rate, res.get("enqueue.peer.rps")), "x")
+    stack.clear_queues()
 
 
 def _pct(value: float | None) -> float | None:

@@ -18,14 +18,18 @@ from brain.dispatch import MISSION_IO_QUEUE
 from tests.servers import free_port, wait_for
 
 LATENCY_S = 2.0
+# Long enough model calls that the node's start rate is not the limit: how many it holds at once.
+HOLD_LATENCY_S = 20.0
+HOLD_MISSIONS = 1000
 BARE_IN_FLIGHT = 1000
 # A thousand greenlets share one node's database pool (README: I/O-bound agents).
 GREEN_ENV = {"BRAIN_DB_POOL_SIZE": "20", "BRAIN_DB_MAX_OVERFLOW": "20"}
 
 
-def start_provider(stack: Stack, latency: float = LATENCY_S) -> tuple[Proc, int]:
+def start_provider(stack: Stack, latency: float = LATENCY_S, tokens: int = 20) -> tuple[Proc, int]:
     port = free_port()
     args = [sys.executable, "-m", "bench.fake_provider", "--port", str(port), "--latency", str(latency)]
+    args += ["--tokens", str(tokens)]
     proc = spawn("fake-provider", args, stack.env, stack.data_dir)
     stack.procs.append(proc)
     wait_for(lambda: "listening on" in proc.tail(5), 30, what="the fake provider")
@@ -58,9 +62,75 @@ def io(stack: Stack, res: Results, api_url: str, prefork_count: int, green_count
         res.add("io.gevent_vs_prefork", speedup, "x")
     finally:
         provider.stop()
+    slow, slow_port = start_provider(stack, latency=HOLD_LATENCY_S)
+    try:
+        worker = {
+            "concurrency": 1000,
+            "pool": "gevent",
+            "queues": MISSION_IO_QUEUE,
+            "BRAIN_LLM_BASE_URL": f"http://127.0.0.1:{slow_port}/v1",
+            **GREEN_ENV,
+        }
+        _drain(stack, res, api_url, "gevent_c1000_hold", HOLD_MISSIONS, worker, latency=HOLD_LATENCY_S)
+    finally:
+        slow.stop()
 
 
-def _drain(stack: Stack, res: Results, api_url: str, label: str, count: int, worker_options: dict) -> None:
+STREAM_TOKENS = 20
+STREAM_MISSION_TOKENS = STREAM_TOKENS + 7  # the fake provider's prompt tokens are charged at the end
+BUDGET_COVERS = 50
+
+
+def budget_stream(stack: Stack, res: Results, api_url: str, missions: int) -> None:
+    """`missions` streamed llm.chat missions of one tenant at once, its day budget covering 50: the overshoot."""
+    provider, port = start_provider(stack, latency=0.5, tokens=STREAM_TOKENS)
+    budget = BUDGET_COVERS * STREAM_MISSION_TOKENS
+    broker = stack.broker()
+    # A fresh day for the tenant: earlier scenarios charged the same tenant's ledger.
+    for key in broker.scan_iter(match="nr:budget:tenant:*"):
+        broker.delete(key)
+    stack.clear_queues()
+    name = f"budget-stream-{time.monotonic_ns()}"
+    body = {"name": name, "agent": "llm.chat", "payload": {"prompt": "hello", "stream": True}}
+    worker_env = {
+        "BRAIN_LLM_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "NEURORAIL_PHASE": "2",
+        "NEURORAIL_ENFORCEMENT_PERCENTAGE": "100",
+        "NEURORAIL_TENANT_TOKENS_PER_DAY": str(budget),
+        "NEURORAIL_BUDGET_ESTIMATE_TOKENS": str(STREAM_MISSION_TOKENS),
+        **GREEN_ENV,
+    }
+    try:
+        accepted = stack.submit_many(api_url, "/api/missions", body, missions, threads=8)
+        worker = stack.start_worker(
+            name="worker-budget", concurrency=missions, pool="gevent", queues=MISSION_IO_QUEUE, **worker_env
+        )
+        done_sql = "SELECT count(*) FROM missions WHERE name = %s AND finished_at IS NOT NULL"
+        try:
+            wait_for(lambda: stack.sql(done_sql, (name,))[0][0] >= accepted, 180, interval=0.5, what="budget missions")
+        finally:
+            worker.stop()
+    finally:
+        provider.stop()
+    rows = stack.sql("SELECT status, (usage->>'tokens')::bigint FROM missions WHERE name = %s", (name,))
+    spent = sum(tokens or 0 for _, tokens in rows)
+    statuses = {status: sum(1 for s, _ in rows if s == status) for status in {s for s, _ in rows}}
+    note = f"{accepted} missions in parallel, budget {budget} tokens (covers {BUDGET_COVERS}); {statuses}"
+    res.add("budget_stream.spent_tokens", spent, "tokens", note=note)
+    res.add("budget_stream.budget_tokens", budget, "tokens")
+    res.add("budget_stream.overshoot_tokens", max(0, spent - budget), "tokens")
+    res.add("budget_stream.succeeded", statuses.get("succeeded", 0), "missions")
+
+
+def _drain(
+    stack: Stack,
+    res: Results,
+    api_url: str,
+    label: str,
+    count: int,
+    worker_options: dict,
+    latency: float = LATENCY_S,
+) -> None:
     """Queue `count` llm.chat missions, start one node, wait until all finished; figures from the rows."""
     stack.clear_queues()
     name = f"io-{label}-{time.monotonic_ns()}"
@@ -80,7 +150,7 @@ def _drain(stack: Stack, res: Results, api_url: str, label: str, count: int, wor
     try:
         wait_for(
             lambda: stack.sql(done_sql, (name,))[0][0] >= accepted,
-            120 + count * LATENCY_S / 5,
+            120 + count * latency / 5,
             interval=0.5,
             what=f"{accepted} {label} missions to finish",
         )
@@ -93,11 +163,11 @@ def _drain(stack: Stack, res: Results, api_url: str, label: str, count: int, wor
     ok = sum(1 for status, _, _ in rows if status == "succeeded")
     first, last = min(r[1] for r in rows), max(r[2] for r in rows)
     seconds = (last - first).total_seconds()
-    note = f"{len(rows)} finished ({ok} succeeded) of {accepted}; provider latency {LATENCY_S} s"
+    note = f"{len(rows)} finished ({ok} succeeded) of {accepted}; provider latency {latency} s"
     res.add(f"io.{label}.missions_per_s", len(rows) / seconds if seconds > 0 else None, "missions/s", note=note)
     res.add(f"io.{label}.max_in_flight", _max_overlap([(r[1], r[2]) for r in rows]), "missions")
     res.add(f"io.{label}.rss_peak", peak.mib, "MiB", note="worker node's process tree, sampled every 0.5 s")
-    overhead = sorted(((r[2] - r[1]).total_seconds() - LATENCY_S) * 1000 for r in rows)
+    overhead = sorted(((r[2] - r[1]).total_seconds() - latency) * 1000 for r in rows)
     res.add(f"io.{label}.overhead_p50", statistics.median(overhead), "ms", note="finished - started - model latency")
     res.add(f"io.{label}.overhead_p95", overhead[int(len(overhead) * 0.95) - 1], "ms")
 

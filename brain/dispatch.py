@@ -13,6 +13,7 @@ from brain.state import get_redis
 
 if TYPE_CHECKING:
     from celery import Celery
+    from kombu import Producer
 
     from brain.models import Mission
 
@@ -28,14 +29,18 @@ PRIORITY_STEPS = (0, 3, 6, 9)
 PRIORITY_LEVELS = {"CRITICAL": 0, "HIGH": 3, "NORMAL": 6, "LOW": 9}
 
 
-def publish(app: Celery, settings: Settings, mission: Mission, countdown: float | None = None) -> None:
+def publish(
+    app: Celery, settings: Settings, mission: Mission, countdown: float | None = None, producer: Producer | None = None
+) -> None:
     """Send run_mission(id); raises if the broker is unreachable (the sweeper retries).
 
     The rails decide what else the message carries (the timeout rail: its time limits).
+    With `producer` inside its batch(), the message goes out when the batch is flushed.
     """
     options = default_chain().message_options(settings, get_redis(settings), mission)
     app.send_task(
         RUN_MISSION,
+        producer=producer,
         args=[str(mission.id)],
         task_id=str(mission.id),
         queue=mission_queue(mission.agent),

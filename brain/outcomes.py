@@ -79,7 +79,9 @@ def write(settings: Settings, record: Record) -> bool:
     mission, outcome = record.mission(), record.outcome
     with session_scope(settings.database_url) as session:
         if outcome.deferred_until is not None:
-            moved = execution.defer(session, mission, outcome.deferred_until, record.would_have)
+            moved = execution.defer(
+                session, mission, outcome.deferred_until, record.would_have, outcome.deferred_reason
+            )
             delay = max(0.0, (outcome.deferred_until - utcnow()).total_seconds())
         elif outcome.retry_in is not None:
             moved = execution.retry(session, mission, outcome.error, record.usage, record.would_have, outcome.retry_in)

@@ -63,15 +63,22 @@ def _send(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: only the real transaction's end counts
     pending: list[_Pending] = session.info.pop(PENDING, None) or []
-    for index, item in enumerate(pending):
-        if _app is None:
-            _leave_to_sweeper(pending[index:], "no Celery app in this process")
-            return
-        try:
-            publish(_app, item.settings, item.mission, countdown=item.countdown)
-        except Exception as exc:  # noqa: BLE001 - the broker is away: the sweeper publishes the rest
-            _leave_to_sweeper(pending[index:], f"{type(exc).__name__}: {exc}")
-            return
+    if not pending:
+        return
+    if _app is None:
+        _leave_to_sweeper(pending, "no Celery app in this process")
+        return
+    try:
+        # One pipeline to the broker for the whole transaction (a batch submission: one
+        # round trip, not one per mission). A failed flush leaves delivery uncertain, so
+        # every message goes to the sweeper; a message sent twice is claimed once.
+        with _app.producer_or_acquire() as producer, producer.batch():
+            for item in pending:
+                publish(_app, item.settings, item.mission, countdown=item.countdown, producer=producer)
+    except Exception as exc:  # noqa: BLE001 - the broker is away: the sweeper publishes them
+        _leave_to_sweeper(pending, f"{type(exc).__name__}: {exc}")
+        return
+    for item in pending:
         if item.reason:
             metrics.MISSIONS_REDISPATCHED.labels(item.reason).inc()
 

@@ -79,6 +79,8 @@ def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
         return Outcome.of(TimedOut("time limit exceeded"))
     except MissionCancelled:
         return Outcome("cancelled", error={"code": "cancelled", "message": "cancelled by request"})
+    except Defer as exc:  # the agent found a shared limit spent (a provider quota): run again later
+        return Outcome("queued", deferred_until=exc.until, deferred_reason=exc.reason)
     except RailError as exc:
         return Outcome.of(exc)
     except RetryableAgentError as exc:
@@ -129,7 +131,7 @@ def _run_chain(state: RunState) -> Outcome:
     try:
         chain.before_run(state)
     except Defer as exc:
-        outcome = Outcome("queued", deferred_until=exc.until)
+        outcome = Outcome("queued", deferred_until=exc.until, deferred_reason=exc.reason)
         chain.after_skip(state, outcome)
         return outcome
     except RailError as exc:

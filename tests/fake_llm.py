@@ -1,4 +1,4 @@
-"""A small OpenAI-compatible chat server on loopback.
+"""OpenAI-compatible chat servers on loopback: a small threaded one, and bench's asyncio one as a process.
 
 No real model can be fetched on this machine, so the tests stand one in; it speaks the
 same HTTP contract (POST /v1/chat/completions) that Ollama, vLLM and OpenAI serve.
@@ -7,8 +7,38 @@ same HTTP contract (POST /v1/chat/completions) that Ollama, vLLM and OpenAI serv
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.processes import Proc, spawn
+from tests.servers import wait_for
+
+
+class FakeProvider:
+    """bench/fake_provider.py in its own process: streaming, 429s on demand, a log of arrivals."""
+
+    def __init__(self, log_dir: Path, latency: float = 0.1, tokens: int = 20) -> None:
+        args = [sys.executable, "-m", "bench.fake_provider", "--port", "0", "--latency", str(latency)]
+        self.proc: Proc = spawn("fake-provider", [*args, "--tokens", str(tokens)], dict(os.environ), log_dir / "p.log")
+        line = wait_for(lambda: "listening on" in self.proc.tail(5) and self.proc.tail(5), 30, what="the provider")
+        self.root = f"http://127.0.0.1:{int(line.split('listening on ')[1].split()[0])}"
+        self.url = self.root + "/v1"
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.root + "/stats", timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def throttle(self, count: int, retry_after: float) -> None:
+        """The next `count` chat requests are answered 429 with Retry-After: `retry_after`."""
+        body = json.dumps({"throttle": count, "retry_after": retry_after}).encode()
+        urllib.request.urlopen(urllib.request.Request(self.root + "/control", data=body, method="POST"), timeout=10)
+
+    def close(self) -> None:
+        self.proc.stop()
 
 
 class FakeLLM:

@@ -7,12 +7,15 @@ from typing import Any
 
 import marshmallow as ma
 
-from brain.agents import llm_http
+from brain.agents import llm_http, provider_quota
 from brain.agents.base import Agent
 from brain.agents.context import RunContext
 from brain.agents.registry import register
 from brain.config import Settings, get_settings
 from brain.errors import AgentError
+
+# 429s one run waits out (the model backed off for every worker) before it fails as retryable.
+MAX_THROTTLED_CALLS = 3
 
 
 class Message(ma.Schema):
@@ -58,19 +61,39 @@ class LLMChatAgent(Agent):
         for key in ("temperature", "max_tokens"):
             if payload.get(key) is not None:
                 body[key] = payload[key]
-        url = settings.llm_base_url.rstrip("/") + "/chat/completions"
-        timeout = min(settings.llm_timeout_s, max(1.0, ctx.remaining()))
-        if payload.get("stream"):
-            return _streamed(ctx, settings, url, body, timeout)
-        reply = llm_http.post_json(url, body, settings.llm_api_key, timeout, settings.llm_pool_size)
-        try:
-            content = reply["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise AgentError("LLM provider reply has no choices[0].message.content") from None
-        model = reply.get("model", body["model"])
-        usage = _usage(reply.get("usage") or {})
-        ctx.charge(tokens=usage["total_tokens"], cost_usd=price_usd(settings.neurorail_llm_prices, model, usage))
-        return {"model": model, "reply": content, "usage": usage}
+        quota = provider_quota.Quota.of(settings, body["model"])
+        estimate = _estimated_tokens(messages, payload.get("max_tokens"))
+        for throttles in range(1, MAX_THROTTLED_CALLS + 1):
+            try:
+                with provider_quota.metered(ctx, settings, quota, estimate):
+                    return _complete(ctx, settings, body, bool(payload.get("stream")))
+            except llm_http.ProviderThrottled as exc:
+                if exc.retry_after_s is None or throttles == MAX_THROTTLED_CALLS:
+                    raise  # retryable: the retry rail backs this mission off
+                provider_quota.throttled(settings, quota, exc.retry_after_s)
+        raise AssertionError("unreachable")
+
+
+def _complete(ctx: RunContext, settings: Settings, body: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """One call to the provider, charged to the mission."""
+    url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+    timeout = min(settings.llm_timeout_s, max(1.0, ctx.remaining()))
+    if stream:
+        return _streamed(ctx, settings, url, body, timeout)
+    reply = llm_http.post_json(url, body, settings.llm_api_key, timeout, settings.llm_pool_size)
+    try:
+        content = reply["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise AgentError("LLM provider reply has no choices[0].message.content") from None
+    model = reply.get("model", body["model"])
+    usage = _usage(reply.get("usage") or {})
+    ctx.charge(tokens=usage["total_tokens"], cost_usd=price_usd(settings.neurorail_llm_prices, model, usage))
+    return {"model": model, "reply": content, "usage": usage}
+
+
+def _estimated_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> int:
+    """What a call takes from the tokens-per-minute quota before the provider says: ~4 characters a token."""
+    return sum(len(m.get("content") or "") for m in messages) // 4 + (max_tokens or 0)
 
 
 def _usage(raw: dict[str, Any]) -> dict[str, int]:

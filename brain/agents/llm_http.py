@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import os
 from collections.abc import Iterator
@@ -11,6 +13,31 @@ import urllib3
 
 from brain.errors import AgentError, RetryableAgentError
 from brain.fork_safe import ForkSafeLock
+
+
+class ProviderThrottled(RetryableAgentError):
+    """The provider answered 429; `retry_after_s` is its Retry-After (None when it gave none)."""
+
+    def __init__(self, message: str, retry_after_s: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
 
 _lock = ForkSafeLock()
 _pools: dict[int, urllib3.PoolManager] = {}
@@ -51,8 +78,10 @@ def _request(url: str, body: dict[str, Any], api_key: str, timeout: float, pool_
     if resp.status >= 400:
         detail = (resp.data if not stream else resp.read(500))[:500].decode("utf-8", "replace")
         resp.close()
-        cls = RetryableAgentError if resp.status == 429 or resp.status >= 500 else AgentError
-        raise cls(f"LLM provider answered {resp.status}: {detail}")
+        message = f"LLM provider answered {resp.status}: {detail}"
+        if resp.status == 429:
+            raise ProviderThrottled(message, retry_after_s(resp.headers.get("Retry-After")))
+        raise (RetryableAgentError if resp.status >= 500 else AgentError)(message)
     return resp
 
 

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 
 class Defer(Exception):
-    """Raised by a rail in before_run: do not run now, try again at `until` (stays queued)."""
+    """Do not run now, try again at `until` (stays queued, no attempt used).
+
+    Raised by a rail in before_run, or by an agent that found a shared limit spent before
+    doing anything (brain/agents/provider_quota.py).
+    """
 
     def __init__(self, until: dt.datetime, reason: str) -> None:
         super().__init__(reason)
@@ -39,6 +43,7 @@ class Outcome:
     retryable: bool = False
     retry_in: float | None = None
     deferred_until: dt.datetime | None = None
+    deferred_reason: str = ""
     duration_s: float = 0.0
     rail_caused: bool = False  # an enforced rail stopped it (counts for the rollback guard)
 

@@ -12,6 +12,7 @@ from sqlalchemy import ARRAY, TIMESTAMP, LargeBinary, String, Table, bindparam, 
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from brain.db import utcnow
 from brain.models import Event
@@ -54,29 +55,53 @@ _APPEND = func.brain_append_events(
     bindparam("ev_canonicals", type_=ARRAY(LargeBinary)),
 )
 _statements: dict[tuple, Any] = {}
-MAX_CACHED_ROWS = 4  # the shapes the services produce; a bigger batch is built per call
+
+_Rows = list[tuple[Table, dict[str, Any]]]
 
 
-def _one_statement(rows: list[tuple[Table, dict[str, Any]]]):
+def _grouped(rows: _Rows) -> list[tuple[Table, tuple[str, ...], list[dict[str, Any]]]]:
+    """Rows by table and column set, in first-seen order: each group is one INSERT."""
+    groups: dict[tuple[str, tuple[str, ...]], tuple[Table, tuple[str, ...], list[dict[str, Any]]]] = {}
+    for table, values in rows:
+        key = (table.name, tuple(values))
+        groups.setdefault(key, (table, key[1], []))[2].append(values)
+    return list(groups.values())
+
+
+def _one_statement(groups: list[tuple[Table, tuple[str, ...], list[dict[str, Any]]]]):
     """New rows (as data-modifying CTEs, which PostgreSQL always runs) and the chained events.
 
-    Built once per shape (which tables, which columns): building and caching a statement
-    per call costs more than the round trip it saves.
+    Each group's rows arrive as one array per column, unnested into one INSERT, so the
+    statement's shape depends on which tables and columns, never on how many rows (a batch
+    of 500 missions compiles and caches like a single one).
     """
-    shape = tuple((table.name, tuple(values)) for table, values in rows)
+    shape = tuple((table.name, columns) for table, columns, _ in groups)
     found = _statements.get(shape)
     if found is None:
         found = select(_APPEND)
-        for i, (table, values) in enumerate(rows):
-            binds = {name: bindparam(f"r{i}_{name}") for name in values}
-            found = found.add_cte(insert(table).values(binds).cte(f"new_row_{i}"))
-        if len(rows) <= MAX_CACHED_ROWS:
-            _statements[shape] = found
+        for i, (table, columns, _) in enumerate(groups):
+            # The values are bound already processed (_parameters): the array binds as it is
+            # and PostgreSQL casts it to the column's own type.
+            arrays = [
+                func.unnest(cast(bindparam(f"g{i}_{name}", type_=ARRAY(String)), ARRAY(_stored_type(table.c[name]))))
+                for name in columns
+            ]
+            found = found.add_cte(insert(table).from_select(list(columns), select(*arrays)).cte(f"new_rows_{i}"))
+        _statements[shape] = found
     return found
 
 
-def _parameters(rows: list[tuple[Table, dict[str, Any]]], events: list[Event]) -> dict[str, Any]:
-    params = {f"r{i}_{name}": value for i, (_, values) in enumerate(rows) for name, value in values.items()}
+def _stored_type(column: Any) -> Any:
+    return column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+
+
+def _parameters(groups, events: list[Event], dialect: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for i, (table, columns, rows) in enumerate(groups):
+        for name in columns:
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            column = [row[name] for row in rows]
+            params[f"g{i}_{name}"] = [process(v) for v in column] if process else column
     params.update(
         ev_types=[e.type for e in events],
         ev_missions=[str(e.mission_id) if e.mission_id else None for e in events],
@@ -150,7 +175,9 @@ def _write_pending(session: Session) -> None:
         return
     with session.no_autoflush:
         if session.get_bind().dialect.name == "postgresql":
-            statement, params = _one_statement(rows), _parameters(rows, events)
+            groups = _grouped(rows)
+            statement = _one_statement(groups)
+            params = _parameters(groups, events, session.get_bind().dialect)
             alone = not (session.info.get(TOUCHED) or session.new or session.dirty or session.deleted)
             if alone:
                 with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

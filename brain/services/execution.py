@@ -111,7 +111,7 @@ def requeue(session: Session, mission: Mission, reason: str) -> bool:
     return bool(changed)
 
 
-def defer(session: Session, mission: Mission, until: dt.datetime, would_have: list[str]) -> bool:
+def defer(session: Session, mission: Mission, until: dt.datetime, would_have: list[str], reason: str = "") -> bool:
     """running → queued without using up an attempt: a rail asked to try again at `until`."""
     changed = _back_to_queued(
         session,
@@ -124,7 +124,8 @@ def defer(session: Session, mission: Mission, until: dt.datetime, would_have: li
         would_have=list(would_have),
     )
     if changed:
-        audit.record(session, "mission.deferred", mission.id, tenant=mission.tenant, data={"until": until.isoformat()})
+        data = {"until": until.isoformat(), "reason": reason} if reason else {"until": until.isoformat()}
+        audit.record(session, "mission.deferred", mission.id, tenant=mission.tenant, data=data)
     return bool(changed)
 
 

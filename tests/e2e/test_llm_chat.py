@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-from tests.fake_llm import FakeLLM
-from tests.processes import spawn
-from tests.servers import wait_for
+from tests.fake_llm import FakeLLM, FakeProvider
 
 pytestmark = pytest.mark.e2e
 
@@ -56,12 +51,9 @@ def test_llm_chat_payload_checked_at_enqueue(stack):
 @pytest.fixture
 def streaming_provider(tmp_path):
     """bench's asyncio provider: 20 completion tokens per reply, streamed 10 ms apart."""
-    args = [sys.executable, "-m", "bench.fake_provider", "--port", "0", "--latency", "0.1", "--tokens", "20"]
-    proc = spawn("fake-provider", args, dict(os.environ), tmp_path / "provider.log")
-    line = wait_for(lambda: "listening on" in proc.tail(5) and proc.tail(5), 30, what="the fake provider")
-    port = int(line.split("listening on ")[1].split()[0])
-    yield f"http://127.0.0.1:{port}/v1"
-    proc.stop()
+    provider = FakeProvider(tmp_path, latency=0.1, tokens=20)
+    yield provider.url
+    provider.close()
 
 
 def test_a_streamed_reply_is_charged_token_by_token_and_cut_off_at_the_budget(bare_stack, streaming_provider):
