@@ -31,18 +31,20 @@ from brain.state import WORKER_KEY_PATTERN, cancel_key, get_redis
 blp = Blueprint("missions", __name__, url_prefix="/api/missions", description="Missions: submit, read, list, cancel")
 
 
+def _submitter() -> dict[str, str | None]:
+    """Who submits, from the request: its Idempotency-Key, tenant and actor."""
+    # The token decides tenant and actor; X-Actor only names an anonymous (minimal-profile) caller.
+    return {
+        "idempotency_key": request.headers.get("Idempotency-Key"),
+        "tenant": current_tenant(),
+        "actor": current_actor() or request.headers.get("X-Actor"),
+    }
+
+
 def _enqueue(body: dict) -> tuple[Mission, int, dict[str, str]]:
     settings = app_settings()
     with session_scope(settings.database_url) as session:
-        # The token decides tenant and actor; X-Actor only names an anonymous (minimal-profile) caller.
-        submitted = submission.submit_loaded(
-            session,
-            settings,
-            body,
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            tenant=current_tenant(),
-            actor=current_actor() or request.headers.get("X-Actor"),
-        )
+        submitted = submission.submit_loaded(session, settings, body, **_submitter())
     if submitted.denied:
         raise submitted.denial()  # stored for the audit trail, answered 403
     location = url_for("missions.MissionById", mission_id=submitted.mission.id)
@@ -77,14 +79,7 @@ class MissionBatch(MethodView):
         """Submit up to 1000 missions in one transaction; per-item results in order (a mission, or its error)."""
         settings = app_settings()
         with session_scope(settings.database_url) as session:
-            results = submission.submit_batch(
-                session,
-                settings,
-                body["missions"],
-                idempotency_key=request.headers.get("Idempotency-Key"),
-                tenant=current_tenant(),
-                actor=current_actor() or request.headers.get("X-Actor"),
-            )
+            results = submission.submit_batch(session, settings, body["missions"], **_submitter())
             items = [_batch_item(result) for result in results]
         accepted = sum(1 for item in items if item["status"] == 202)
         return {"items": items, "accepted": accepted, "refused": len(items) - accepted}
