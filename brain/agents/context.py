@@ -34,6 +34,8 @@ class RunContext:
     usage: Usage = field(default_factory=Usage)
     # Set by the budget rail: checks a charge against every limit, raises OverBudget.
     on_charge: Callable[[int, float], None] | None = None
+    # Set by the budget rail from the mission's own max_tokens: a cap no call may ask past.
+    token_cap: int | None = None
     _checked_at: float = 0.0
     _cancelled: bool = False
 
@@ -48,6 +50,12 @@ class RunContext:
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
+
+    def tokens_left(self) -> int | None:
+        """Tokens this mission may still use under its own cap; None when it has no cap."""
+        if self.token_cap is None:
+            return None
+        return max(0, self.token_cap - self.usage.tokens)
 
     def charge(self, tokens: int = 0, cost_usd: float = 0.0) -> None:
         """Report usage (tokens, money); raises OverBudget if it would cross a limit."""

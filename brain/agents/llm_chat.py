@@ -61,8 +61,9 @@ class LLMChatAgent(Agent):
         for key in ("temperature", "max_tokens"):
             if payload.get(key) is not None:
                 body[key] = payload[key]
+        _cap_completion(ctx, body)
         quota = provider_quota.Quota.of(settings, body["model"])
-        estimate = _estimated_tokens(messages, payload.get("max_tokens"))
+        estimate = _estimated_tokens(messages, body.get("max_tokens"))
         for throttles in range(1, MAX_THROTTLED_CALLS + 1):
             try:
                 with provider_quota.metered(ctx, settings, quota, estimate):
@@ -89,6 +90,19 @@ def _complete(ctx: RunContext, settings: Settings, body: dict[str, Any], stream:
     usage = _usage(reply.get("usage") or {})
     ctx.charge(tokens=usage["total_tokens"], cost_usd=price_usd(settings.neurorail_llm_prices, model, usage))
     return {"model": model, "reply": content, "usage": usage}
+
+
+def _cap_completion(ctx: RunContext, body: dict[str, Any]) -> None:
+    """Ask the provider for no more completion than the mission's own token cap leaves after the prompt.
+
+    The provider then never generates what could not be charged (a stream is still cut at the
+    refused charge, for tenant budgets that move while the call runs).
+    """
+    left = ctx.tokens_left()
+    if left is None:
+        return
+    room = max(1, left - _estimated_tokens(body["messages"], None))
+    body["max_tokens"] = min(body.get("max_tokens") or room, room)
 
 
 def _estimated_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> int:

@@ -23,20 +23,24 @@ class ProviderThrottled(RetryableAgentError):
         self.retry_after_s = retry_after_s
 
 
+# A provider's Retry-After past this is read as this: a typo or hostile header must not park a model for years.
+MAX_RETRY_AFTER_S = 86400.0
+
+
 def retry_after_s(value: str | None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
+    """Retry-After in seconds from now, at most a day: delta-seconds or an HTTP date; None if absent/unreadable."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER_S)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return min(MAX_RETRY_AFTER_S, max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds()))
 
 
 _lock = ForkSafeLock()

@@ -336,6 +336,7 @@ class BudgetRail(Rail):
         )
         if state.ctx is not None:
             state.ctx.on_charge = lambda t, c: self._charge(state, t, c)
+            state.ctx.token_cap = own.get("max_tokens")
 
     def _charge(self, state: RunState, tokens: int, cost: float) -> None:
         scopes = state.notes["budget"]

@@ -28,6 +28,12 @@ def test_llm_chat_reply_usage_and_provider_error(bare_stack, llm):
     assert done["result"]["usage"]["total_tokens"] == 12
     assert llm.requests[0]["auth"] == "Bearer sk-test"
     assert llm.requests[0]["body"]["messages"] == [{"role": "user", "content": "hello there"}]
+    assert "max_tokens" not in llm.requests[0]["body"]
+
+    # A mission's own token cap bounds what the provider is asked for (the prompt's ~2 tokens left out).
+    capped = bare_stack.submit("llm.chat", {"prompt": "hello there", "max_tokens": 500}, budget={"max_tokens": 30})
+    assert bare_stack.wait_status(capped["id"])["status"] == "succeeded"
+    assert llm.requests[-1]["body"]["max_tokens"] == 28
 
     llm.fail_with = 400
     bad = bare_stack.wait_status(bare_stack.submit("llm.chat", {"messages": [{"role": "user", "content": "x"}]})["id"])

@@ -130,5 +130,7 @@ def test_retry_after_in_seconds_or_as_a_date():
     assert retry_after_s("7") == 7.0
     assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     assert retry_after_s(None) is None and retry_after_s("soon") is None
+    assert retry_after_s("1" + "0" * 20) == 86400.0  # a day at most, never a timedelta overflow
+    assert retry_after_s("Fri, 31 Dec 9999 23:59:59 GMT") == 86400.0
     future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 120))
     assert 100 < retry_after_s(future) <= 120
