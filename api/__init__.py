@@ -33,6 +33,7 @@ MODULES = {
     "approvals": "governance",
     "neurorail": "neurorail",
     "budgets": "neurorail",
+    "tenants": None,
 }
 
 

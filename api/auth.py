@@ -20,11 +20,12 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 
 from api.app_settings import app_settings
-from api.errors import error_body
+from api.errors import brain_error_body, error_body
 from brain.config import Settings
-from brain.errors import ConfigError
+from brain.errors import BrainError, ConfigError, Forbidden
 from brain.security import AuthError, Identity, permissions_of, verify_token
 from brain.security.roles import ADMIN, APPROVE, CANCEL, READ, SUBMIT
+from brain.tenancy import status as tenant_status
 
 log = logging.getLogger("brain.api.auth")
 
@@ -68,6 +69,13 @@ def current_identity() -> Identity | None:
 def current_tenant() -> str:
     identity = current_identity()
     return identity.tenant if identity else "default"
+
+
+def require_platform_admin() -> None:
+    """Tenant records are the platform's: with multi-tenancy on, only admins of tenant `default` change them."""
+    identity = current_identity()
+    if app_settings().multi_tenancy and identity is not None and identity.tenant != "default":
+        raise Forbidden("tenants are managed by the platform's administrators (admins of tenant 'default')")
 
 
 def current_actor() -> str | None:
@@ -128,6 +136,13 @@ def _authorize():
                 "authentication off (or set BRAIN_ANONYMOUS_ADMIN=true)"
             )
         return None  # anonymous local use (minimal profile)
+    settings = app_settings()
+    if settings.multi_tenancy:
+        try:
+            tenant_status.require_active(settings.database_url, identity.tenant)
+        except BrainError as exc:
+            code, body = brain_error_body(exc)
+            return jsonify(body), code
     if permission not in permissions_of(identity.roles):
         roles = ", ".join(sorted(identity.roles)) or "none"
         body = error_body(403, f"this needs the {permission!r} permission; your roles: {roles}", "forbidden")

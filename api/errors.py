@@ -17,10 +17,14 @@ from brain.errors import (
     BrainError,
     Conflict,
     DependencyUnavailable,
+    Forbidden,
     IdempotencyConflict,
     InvalidMission,
     NotFound,
     PolicyDenied,
+    TenantDeleted,
+    TenantSuspended,
+    TenantUnknown,
 )
 
 log = logging.getLogger("brain.api")
@@ -53,6 +57,10 @@ STATUS_OF: dict[type[BrainError], int] = {
     Conflict: 409,
     InvalidMission: 422,
     PolicyDenied: 403,
+    Forbidden: 403,
+    TenantSuspended: 403,
+    TenantUnknown: 403,
+    TenantDeleted: 401,
     DependencyUnavailable: 503,
 }
 

@@ -56,6 +56,30 @@ class PolicyDenied(BrainError):
     error = "policy_denied"
 
 
+class Forbidden(BrainError):
+    """The caller is known but may not do this."""
+
+    error = "forbidden"
+
+
+class TenantSuspended(BrainError):
+    """The caller's tenant is suspended: every call is refused until it is resumed."""
+
+    error = "tenant_suspended"
+
+
+class TenantUnknown(BrainError):
+    """The token names a tenant that does not exist (multi-tenant mode)."""
+
+    error = "tenant_unknown"
+
+
+class TenantDeleted(BrainError):
+    """The token's tenant was deleted; its tokens are refused."""
+
+    error = "tenant_deleted"
+
+
 class DependencyUnavailable(BrainError):
     error = "dependency_unavailable"
 

@@ -97,10 +97,12 @@ def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: floa
     try:
         with session_scope(settings.database_url) as session:
             mission = execution.claim(session, uuid.UUID(mission_id), worker)
+            held = mission is None and execution.hold(session, uuid.UUID(mission_id), worker)
     except UNAVAILABLE as exc:
         raise DependencyUnavailable(f"database unavailable, mission {mission_id} not claimed: {exc}") from None
     if mission is None:
-        log.info("mission %s is not queued; duplicate message ignored", mission_id)
+        why = "held: its tenant is suspended" if held else "is not queued; duplicate message ignored"
+        log.info("mission %s %s", mission_id, why)
         return None
     if (denied := policy_recheck(settings, mission)) is not None:
         return Outcome("rejected", error=denied)  # the policy set changed and now denies it

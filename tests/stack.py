@@ -35,6 +35,7 @@ class Stack:
     data_dir: str
     procs: list[Proc] = field(default_factory=list)
     api_url: str = ""
+    known_tenants: set[str] = field(default_factory=set)
 
     @classmethod
     def create(
@@ -149,11 +150,40 @@ class Stack:
 
             stop(self.data_dir)
 
+    @property
+    def database_url(self) -> str:
+        return self.env.get("BRAIN_DATABASE_URL") or f"sqlite:///{self.data_dir}/brain.db"
+
+    def ensure_tenant(self, tenant: str) -> None:
+        """An active tenant record for `tenant` (a multi-tenant API refuses tokens naming unknown tenants)."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.orm import Session
+
+        from brain.errors import Conflict
+        from brain.tenancy import tenants
+
+        if tenant in self.known_tenants:
+            return
+        # Its own engine, disposed after: a pooled connection of the test process would keep
+        # the stack's database from being dropped when the next stack reuses its name.
+        engine = create_engine(self.database_url)
+        try:
+            with Session(engine) as session, session.begin():
+                tenants.create(session, tenant, tenant, actor="e2e")
+        except (Conflict, IntegrityError):
+            pass  # there already (another test, or an earlier run on this stack)
+        finally:
+            engine.dispose()
+        self.known_tenants.add(tenant)
+
     # HTTP --------------------------------------------------------------------
     def token(
         self, sub: str = "e2e-admin", tenant: str = "default", roles: tuple[str, ...] = ("admin",), ttl_s: int = 3600
     ) -> str:
-        """A bearer token this stack accepts."""
+        """A bearer token this stack accepts (on a multi-tenant stack its tenant is created when new)."""
+        if tenant != "default" and self.env.get("BRAIN_MULTI_TENANCY") == "true":
+            self.ensure_tenant(tenant)
         return mint_token(sub, tenant=tenant, roles=roles, ttl_s=ttl_s)
 
     def request(
@@ -199,7 +229,7 @@ class Stack:
         """Audit events of a mission, read straight from the database."""
         from sqlalchemy import create_engine, text
 
-        url = self.env.get("BRAIN_DATABASE_URL") or f"sqlite:///{self.data_dir}/brain.db"
+        url = self.database_url
         engine = create_engine(url)
         try:
             with engine.connect() as conn:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from brain.cli import audit, db, keys, missions, policies, profile, serve, settings, token
+from brain.cli import audit, db, keys, missions, policies, profile, serve, settings, tenants, token
 from brain.errors import BrainError
 
 
@@ -23,6 +23,7 @@ cli.add_command(policies.policies)
 cli.add_command(audit.audit)
 cli.add_command(token.token)
 cli.add_command(keys.keys)
+cli.add_command(tenants.tenants)
 for command in serve.COMMANDS:
     cli.add_command(command)
 

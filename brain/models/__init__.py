@@ -4,5 +4,6 @@ from brain.models.approval import Approval
 from brain.models.event import Event
 from brain.models.health_check import HealthCheck
 from brain.models.mission import Mission
+from brain.models.tenant import Tenant
 
-__all__ = ["Approval", "Event", "HealthCheck", "Mission"]
+__all__ = ["Approval", "Event", "HealthCheck", "Mission", "Tenant"]

@@ -6,27 +6,38 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from brain.db import utcnow
-from brain.models import Mission
+from brain.models import Mission, Tenant
 from brain.services import audit
 
 _T = Mission.__table__
+_TENANTS = Tenant.__table__
+# A suspended (or deleted) tenant's missions are not claimed: they stay queued, held until resume.
+_TENANT_ACTIVE = ~exists().where(_TENANTS.c.id == _T.c.tenant, _TENANTS.c.status != "active")
 # Built once: the hot path runs it per mission, and a Core statement on the table skips the
 # ORM's bulk-update machinery (session synchronisation, per-call statement construction).
 _CLAIM = (
     _T.update()
-    .where(_T.c.id == bindparam("mid"), _T.c.status == "queued")
+    .where(_T.c.id == bindparam("mid"), _T.c.status == "queued", _TENANT_ACTIVE)
     .values(status="running", attempts=_T.c.attempts + 1, started_at=bindparam("now"), worker=bindparam("worker"))
     .returning(*_T.c)
 )
 
 
+_HOLD = (
+    _T.update()
+    .where(_T.c.id == bindparam("mid"), _T.c.status == "queued", ~_TENANT_ACTIVE)
+    .values(dispatched_at=None)
+    .returning(_T.c.tenant)
+)
+
+
 def claim(session: Session, mission_id: uuid.UUID, worker: str) -> Mission | None:
-    """queued → running (attempts + 1). None if the mission is not queued: a duplicate message."""
+    """queued → running (attempts + 1). None if the mission is not queued (a duplicate message) or is held."""
     row = session.execute(_CLAIM, {"mid": mission_id, "now": utcnow(), "worker": worker}).first()
     if row is None:
         return None
@@ -36,6 +47,15 @@ def claim(session: Session, mission_id: uuid.UUID, worker: str) -> Mission | Non
         session, "mission.started", mission_id, tenant=mission.tenant, actor=worker, data={"attempt": mission.attempts}
     )
     return mission
+
+
+def hold(session: Session, mission_id: uuid.UUID, worker: str) -> bool:
+    """A queued mission of a tenant that is not active waits unpublished; resuming the tenant publishes it."""
+    tenant = session.execute(_HOLD, {"mid": mission_id}).scalar()
+    if tenant is None:
+        return False
+    audit.record(session, "mission.held", mission_id, tenant=tenant, actor=worker, data={"reason": "tenant_suspended"})
+    return True
 
 
 def finish(
@@ -175,7 +195,12 @@ def undispatched(session: Session, created_before: dt.datetime, limit: int = 500
     return list(
         session.scalars(
             select(Mission)
-            .where(Mission.status == "queued", Mission.dispatched_at.is_(None), Mission.created_at < created_before)
+            .where(
+                Mission.status == "queued",
+                Mission.dispatched_at.is_(None),
+                Mission.created_at < created_before,
+                _TENANT_ACTIVE,  # held missions wait for their tenant's resume
+            )
             .order_by(Mission.created_at)
             .limit(limit)
         )
@@ -186,7 +211,7 @@ def dispatched_before(session: Session, before: dt.datetime, limit: int = 500) -
     return list(
         session.scalars(
             select(Mission)
-            .where(Mission.status == "queued", Mission.dispatched_at < before)
+            .where(Mission.status == "queued", Mission.dispatched_at < before, _TENANT_ACTIVE)
             .order_by(Mission.created_at)
             .limit(limit)
         )

@@ -167,6 +167,7 @@ def test_tenants_never_see_each_others_missions(stack):
 
 
 def test_brain_token_issue_mints_a_token_the_api_accepts(stack):
+    stack.ensure_tenant("acme")
     out = stack.brain("token", "issue", "--sub", "carol", "--tenant", "acme", "--role", "operator", "--ttl", "1h")
     token = out.stdout.strip()
     resp = stack.request("POST", "/api/missions", token=token, json={"name": "cli", "agent": "echo"})

@@ -1,0 +1,1 @@
+"""The tenants resource: the platform administrators' records of who the deployment serves."""

@@ -1,0 +1,1 @@
+"""Tenants: records, plans with their default limits, the status every process checks."""

@@ -1,0 +1,53 @@
+"""Whether a tenant may act now: read from the database, cached per process for at most half a second.
+
+The tenants table is the shared state; the short cache only keeps a busy API from asking
+on every request, and bounds how long a suspension can take to reach a process (< 1 s).
+"""
+
+from __future__ import annotations
+
+import time
+
+from brain.db import session_scope
+from brain.errors import TenantDeleted, TenantSuspended, TenantUnknown
+from brain.fork_safe import ForkSafeLock
+from brain.tenancy.tenants import status_of
+
+CACHE_S = 0.5
+
+_lock = ForkSafeLock()
+_cache: dict[str, tuple[float, tuple[str, str | None] | None]] = {}
+
+
+def lookup(database_url: str, tenant: str) -> tuple[str, str | None] | None:
+    """(status, suspended_reason), or None for no such tenant; at most CACHE_S old."""
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(tenant)
+    if hit is not None and now - hit[0] < CACHE_S:
+        return hit[1]
+    with session_scope(database_url) as session:
+        found = status_of(session, tenant)
+    with _lock:
+        if len(_cache) > 10_000:
+            _cache.clear()  # tokens naming made-up tenants must not grow it without bound
+        _cache[tenant] = (now, found)
+    return found
+
+
+def require_active(database_url: str, tenant: str) -> None:
+    """Raise unless `tenant` exists and is active."""
+    found = lookup(database_url, tenant)
+    if found is None:
+        raise TenantUnknown(f"tenant {tenant!r} does not exist")
+    status, reason = found
+    if status == "suspended":
+        raise TenantSuspended(f"tenant {tenant!r} is suspended" + (f": {reason}" if reason else ""))
+    if status == "deleted":
+        raise TenantDeleted(f"tenant {tenant!r} was deleted; its tokens are refused")
+
+
+def forget() -> None:
+    """Drop the cache (this process changed a tenant, or a test needs a fresh read)."""
+    with _lock:
+        _cache.clear()

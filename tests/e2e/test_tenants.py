@@ -1,0 +1,224 @@
+"""Tenants over HTTP and the CLI on a multi-tenant deployment: records, suspension everywhere, held missions."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from tests.stack import FINAL, PROFILES, make_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def _shape(resp, status: int, error: str) -> dict:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert (body["code"], body["error"]) == (status, error), body
+    assert body["message"] and "Traceback" not in resp.text
+    return body
+
+
+def _wait_event(stack, mission_id: str, type_: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in stack.events(mission_id) if e["type"] == type_]
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no {type_} event for {mission_id}: {stack.events(mission_id)}")
+
+
+def _row(stack, mission_id: str) -> dict:
+    """A mission's status and attempts straight from the database (the platform admin's token sees only `default`)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.database_url)
+    key = mission_id if stack.database_url.startswith("postgres") else uuid.UUID(mission_id).hex
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT status, attempts FROM missions WHERE id = :m"), {"m": key}).one()
+    finally:
+        engine.dispose()
+    return {"status": row[0], "attempts": row[1]}
+
+
+def _wait_row(stack, mission_id: str, statuses: set[str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = _row(stack, mission_id)
+        if row["status"] in statuses:
+            return row
+        time.sleep(0.2)
+    raise AssertionError(f"mission {mission_id} stayed {row}")
+
+
+def _slug(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def test_admin_api_creates_changes_and_lists_tenants(stack):
+    tid = _slug("acme")
+    made = stack.request(
+        "POST", "/api/tenants", json={"id": tid, "name": "Acme Corp", "plan": "free", "limits": {"running_max": 4}}
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["status"], body["plan"], body["weight"]) == ("active", "free", 1)
+    assert body["limits"]["running_max"] == 4 and body["limits"]["submissions_per_hour"] == 500
+    assert body["overrides"] == {"weight": None, "limits": {"running_max": 4}}
+
+    _shape(stack.request("POST", "/api/tenants", json={"id": tid, "name": "again"}), 409, "conflict")
+    bad = _shape(
+        stack.request("POST", "/api/tenants", json={"id": "Not A Slug", "name": "x"}), 422, "validation_failed"
+    )
+    assert "id" in bad["errors"]["json"]
+    bad = _shape(
+        stack.request("POST", "/api/tenants", json={"id": _slug("x"), "name": "x", "limits": {"gpus": 3}}),
+        422,
+        "validation_failed",
+    )
+    assert "gpus" in json.dumps(bad["errors"])
+    _shape(stack.request("PATCH", f"/api/tenants/{tid}", json={}), 422, "validation_failed")
+
+    patched = stack.request(
+        "PATCH", f"/api/tenants/{tid}", json={"plan": "standard", "weight": 5, "limits": {"running_max": None}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["plan"], patched.json()["weight"], patched.json()["limits"]["running_max"]) == (
+        "standard",
+        5,
+        20,
+    )
+    assert stack.request("GET", f"/api/tenants/{tid}").json() == patched.json()
+    _shape(stack.request("GET", "/api/tenants/no-such-tenant"), 404, "not_found")
+
+    ids, cursor = set(), None
+    while True:
+        page = stack.request(
+            "GET", "/api/tenants", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        ids |= {t["id"] for t in page["items"]}
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert {"default", tid} <= ids
+
+    events = stack.request("GET", "/api/events", params={"type": "tenant.updated", "limit": 200}).json()["items"]
+    change = next(e for e in events if e["data"].get("tenant") == tid)
+    assert change["data"]["changes"]["weight"] == {"from": None, "to": 5} and change["actor"] == "e2e-admin"
+
+
+def test_only_the_platforms_admins_manage_tenants_and_tokens_must_name_a_live_tenant(stack):
+    other_admin = stack.token(sub="boss", tenant=_slug("cust"), roles=("admin",))
+    _shape(stack.request("GET", "/api/tenants", token=other_admin), 403, "forbidden")
+    _shape(
+        stack.request("POST", "/api/tenants", token=other_admin, json={"id": _slug("y"), "name": "y"}), 403, "forbidden"
+    )
+    operator = stack.token(sub="op", roles=("operator",))
+    _shape(stack.request("GET", "/api/tenants", token=operator), 403, "forbidden")
+
+    from tests.stack import mint_token
+
+    ghost = mint_token("casper", tenant=_slug("ghost"), roles=("admin",))  # no tenant record
+    _shape(stack.request("GET", "/api/missions", token=ghost), 403, "tenant_unknown")
+
+    gone = _slug("gone")
+    token = stack.token(sub="u", tenant=gone, roles=("operator",))
+    assert stack.request("GET", "/api/missions", token=token).status_code == 200
+    assert stack.request("DELETE", f"/api/tenants/{gone}").json()["status"] == "deleted"
+    time.sleep(1.0)  # the documented bound for a change to reach every API process
+    for _ in range(6):  # both gunicorn workers
+        _shape(stack.request("GET", "/api/missions", token=token), 401, "tenant_deleted")
+    _shape(stack.request("PATCH", f"/api/tenants/{gone}", json={"name": "back"}), 409, "conflict")
+    _shape(stack.request("POST", "/api/tenants/default/suspend", json={"reason": "no"}), 409, "conflict")
+
+
+@pytest.fixture(params=PROFILES)
+def tenant_stack(request):
+    """A multi-tenant API whose worker the test starts when it wants missions to run."""
+    s = make_stack(request.param, request, f"tenants_{request.param}", BRAIN_MULTI_TENANCY="true")
+    try:
+        s.start_api()
+        yield s
+    finally:
+        s.stop()
+
+
+def test_suspension_refuses_every_call_holds_queued_missions_and_lets_running_ones_finish(tenant_stack):
+    stack = tenant_stack
+    tid = _slug("sus")
+    user = stack.token(sub="alice", tenant=tid, roles=("operator",))
+    neighbour = stack.token(sub="bob", tenant=_slug("nb"), roles=("operator",))
+
+    def submit(token, agent="echo", payload=None):
+        resp = stack.request(
+            "POST", "/api/missions", token=token, json={"name": "m", "agent": agent, "payload": payload or {}}
+        )
+        assert resp.status_code == 202, resp.text
+        return resp.json()["id"]
+
+    stack.start_worker(concurrency=1)
+    running = submit(user, "sleep", {"seconds": 3})
+    _wait_row(stack, running, {"running"})
+    # Queued behind it on the one slot (message in the broker before the suspension).
+    queued = [submit(user) for _ in range(3)]
+
+    resp = stack.request("POST", f"/api/tenants/{tid}/suspend", json={"reason": "invoice overdue"})
+    assert resp.status_code == 200 and resp.json()["status"] == "suspended", resp.text
+    time.sleep(1.0)  # the documented bound for a suspension to reach every process
+    for _ in range(6):
+        body = _shape(stack.request("GET", "/api/missions", token=user), 403, "tenant_suspended")
+        assert "invoice overdue" in body["message"]
+    _shape(
+        stack.request("POST", "/api/missions", token=user, json={"name": "m", "agent": "echo"}), 403, "tenant_suspended"
+    )
+    other = submit(neighbour)  # other tenants go on as before
+
+    assert _wait_row(stack, running, FINAL)["status"] == "succeeded"  # running missions finish
+    assert _wait_row(stack, other, FINAL)["status"] == "succeeded"
+    for mid in queued:
+        held = _wait_event(stack, mid, "mission.held")
+        data = json.loads(held["data"]) if isinstance(held["data"], str) else held["data"]  # raw SQLite JSON
+        assert data == {"reason": "tenant_suspended"}
+        assert _row(stack, mid)["status"] == "queued"  # held: not run, not lost
+
+    resumed = stack.request("POST", f"/api/tenants/{tid}/resume")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "active", resumed.text
+    for mid in queued:
+        assert _wait_row(stack, mid, FINAL) == {"status": "succeeded", "attempts": 1}
+    _shape(stack.request("POST", f"/api/tenants/{tid}/resume"), 409, "conflict")
+
+
+def test_the_cli_manages_tenants_with_the_same_audit_trail(tenant_stack):
+    stack = tenant_stack
+    tid = _slug("cli")
+    made = json.loads(
+        stack.brain("tenants", "create", tid, "--name", "Cli Co", "--plan", "free", "--limit", "running_max=3").stdout
+    )
+    assert (made["id"], made["plan"], made["limits"]["running_max"]) == (tid, "free", 3)
+    assert tid in stack.brain("tenants", "list").stdout
+    assert stack.request("GET", f"/api/tenants/{tid}").json()["name"] == "Cli Co"
+    changed = json.loads(stack.brain("tenants", "update", tid, "--weight", "9", "--limit", "running_max=").stdout)
+    assert (changed["weight"], changed["limits"]["running_max"]) == (9, 2)
+    assert json.loads(stack.brain("tenants", "suspend", tid, "--reason", "testing").stdout)["status"] == "suspended"
+    assert tid in stack.brain("tenants", "list", "--status", "suspended").stdout
+    assert json.loads(stack.brain("tenants", "resume", tid).stdout)["status"] == "active"
+    assert json.loads(stack.brain("tenants", "delete", tid, "--yes").stdout)["status"] == "deleted"
+    refused = stack.brain("tenants", "suspend", tid, "--reason", "again", check=False)
+    assert refused.returncode == 2 and "deleted" in refused.stderr and "Traceback" not in refused.stderr
+    bad = stack.brain("tenants", "create", "x", "--limit", "gpus=1", check=False)
+    assert bad.returncode == 2 and "--limit" in bad.stderr
+
+    events = stack.request("GET", "/api/events", params={"limit": 200}).json()["items"]
+    mine = [e for e in events if e["data"].get("tenant") == tid]
+    assert [e["type"] for e in reversed(mine)] == [
+        "tenant.created",
+        "tenant.updated",
+        "tenant.suspended",
+        "tenant.resumed",
+        "tenant.deleted",
+    ]
+    assert {e["actor"] for e in mine} == {mine[0]["actor"]} and mine[0]["actor"].startswith("cli:")
