@@ -21,6 +21,7 @@ from brain.queue_metrics import QueueCollector  # noqa: E402
 from brain.rails.collector import NeuroRailCollector  # noqa: E402
 from brain.schema import require_current  # noqa: E402
 from brain.state import get_broker_redis  # noqa: E402
+from brain.tenancy.tenant_metrics import TenantCollector  # noqa: E402
 
 # Each entry is a package with resources.py exposing `blp`, and the BRAiN module it belongs to
 # (None: always there). A module that is off (BRAIN_MODULES) has no routes: they are 404s.
@@ -94,3 +95,4 @@ def _metrics(app: Flask, settings: Settings) -> None:
     # worker gauges read shared state at scrape time, so they are never summed.
     exporter = BrainMetrics(app, QueueCollector(settings), group_by="endpoint", defaults_prefix="brain_api")
     exporter.add_collector(NeuroRailCollector(settings))
+    exporter.add_collector(TenantCollector(settings))

@@ -71,11 +71,20 @@ def current_tenant() -> str:
     return identity.tenant if identity else "default"
 
 
-def require_platform_admin() -> None:
-    """Tenant records are the platform's: with multi-tenancy on, only admins of tenant `default` change them."""
+def is_platform_caller() -> bool:
+    """Whether the caller acts for the whole deployment: single-tenant mode, or tenant `default`.
+
+    What spans tenants (tenant records, policies, breakers' resets, the system view, queue
+    depths) is the platform's; a customer tenant's caller sees and changes only its own.
+    """
     identity = current_identity()
-    if app_settings().multi_tenancy and identity is not None and identity.tenant != "default":
-        raise Forbidden("tenants are managed by the platform's administrators (admins of tenant 'default')")
+    return not app_settings().multi_tenancy or identity is None or identity.tenant == "default"
+
+
+def require_platform(what: str) -> None:
+    """403 unless the caller is the platform's (see is_platform_caller)."""
+    if not is_platform_caller():
+        raise Forbidden(f"{what} belong to the platform: only callers of tenant 'default' may use this")
 
 
 def current_actor() -> str | None:

@@ -51,6 +51,10 @@ def post_request(worker, req, environ, resp) -> None:
     connection.forget()
 
 
+def on_exit(server) -> None:
+    metrics_dir.remove_if_made_for_exec()
+
+
 def child_exit(server, worker) -> None:
     # Drop a dead worker's live gauges from the summed /metrics.
     multiprocess.mark_process_dead(worker.pid)

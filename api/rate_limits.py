@@ -2,7 +2,8 @@
 
 Tier 1 `global`: every /api request per client IP (a burst cap per window plus a sustained
 rate over ten windows). Tier 2 `endpoint`: per caller on costly endpoints (mission submission).
-Tier 3 `tenant` and `user`: every /api request of an authenticated tenant / user.
+Tier 3 `tenant` and `user`: every /api request of an authenticated tenant / user; with
+multi-tenancy, also the tenant's own `api_requests_per_s` (its plan's, or its override).
 The client IP comes from X-Forwarded-For only when the peer is in BRAIN_TRUSTED_PROXIES.
 Counters live in the state Redis, so every API process shares them.
 """
@@ -27,6 +28,7 @@ from brain import metrics
 from brain.config import Settings
 from brain.errors import ConfigError
 from brain.state import get_redis, script
+from brain.tenancy import status as tenant_status
 
 log = logging.getLogger("brain.api.rate_limits")
 
@@ -124,7 +126,15 @@ def applicable(rules: Rules) -> list[tuple[Rule, str]]:
     if identity is not None:
         found.append((rules.tenant, f"tenant:{identity.tenant}"))
         found.append((rules.user, caller))
+        per_second = tenant_status.limit(app_settings(), identity.tenant, "api_requests_per_s")
+        if per_second:  # multi-tenant: the tenant's own limit (plan or override), on top of the tiers
+            found.append((_tenant_plan_rule(int(per_second)), f"tenant:{identity.tenant}"))
     return found
+
+
+@lru_cache(maxsize=256)
+def _tenant_plan_rule(per_second: int) -> Rule:
+    return Rule("tenant", "tenant-plan", per_second, 1, "too many requests from this tenant (its api_requests_per_s)")
 
 
 # A sliding-window counter per rule: the estimate is this window's count plus the previous

@@ -20,6 +20,7 @@ from brain.publisher import publish_after_commit
 from brain.rails.base import Outcome, RunState
 from brain.rails.rollout import record_outcome
 from brain.services import audit, execution
+from brain.tenancy import tenant_metrics
 
 log = logging.getLogger("brain.runner")
 
@@ -110,7 +111,7 @@ def after_write(settings: Settings, client: redis.Redis, record: Record, moved: 
     outcome = record.outcome
     if not moved or outcome.deferred_until is not None or outcome.retry_in is not None:
         return  # cancelled meanwhile, another attempt owns it, or it is queued again
-    metrics.MISSIONS_FINISHED.labels(record.agent, outcome.status).inc()
+    tenant_metrics.finished(settings, record.tenant, record.agent, outcome.status)
     metrics.MISSION_DURATION.labels(record.agent).observe(outcome.duration_s)
     record_outcome(client, settings, outcome.rail_caused)
 

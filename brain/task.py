@@ -9,13 +9,13 @@ from typing import Any
 from billiard.exceptions import TimeLimitExceeded
 from celery import Task
 
-from brain import metrics
 from brain.config import get_settings
 from brain.db import session_scope
 from brain.errors import TimedOut
 from brain.models import Mission
 from brain.services import execution
 from brain.state import get_redis, lease_key
+from brain.tenancy import tenant_metrics
 
 log = logging.getLogger("brain.task")
 
@@ -47,5 +47,5 @@ class BrainTask(Task):
             moved = execution.finish(session, mission, killed.status, error=killed.as_error())
         get_redis(settings).delete(lease_key(mission_id))
         if moved:
-            metrics.MISSIONS_FINISHED.labels(mission.agent, TimedOut.status).inc()
+            tenant_metrics.finished(settings, mission.tenant, mission.agent, TimedOut.status)
         log.warning("mission %s killed at its hard time limit", mission_id)

@@ -134,3 +134,14 @@ class HangAgent(Agent):
                     sock.recv(1)  # the server never answers
             except Exception:  # noqa: BLE001 - the soft limit included: this agent does not cooperate
                 pass
+
+
+@register
+class RestrictedAgent(Agent):
+    """RESTRICTED: the default policies hold its missions for a human approval."""
+
+    name = "test.restricted"
+    risk_tier = "RESTRICTED"
+
+    def run(self, ctx: RunContext, payload: dict[str, Any]) -> Any:
+        return {"ran": True}

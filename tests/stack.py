@@ -170,7 +170,8 @@ class Stack:
         engine = create_engine(self.database_url)
         try:
             with Session(engine) as session, session.begin():
-                tenants.create(session, tenant, tenant, actor="e2e")
+                # enterprise: no per-tenant limits beyond the suite's own (tests of limits set theirs)
+                tenants.create(session, tenant, tenant, plan="enterprise", actor="e2e")
         except (Conflict, IntegrityError):
             pass  # there already (another test, or an earlier run on this stack)
         finally:

@@ -22,6 +22,7 @@ from brain.queue_metrics import QueueCollector
 from brain.rails.collector import NeuroRailCollector
 from brain.schema import require_current
 from brain.state import get_redis, worker_key
+from brain.tenancy.tenant_metrics import TenantCollector
 from workers import log_context  # noqa: F401 - connects the logging signal handlers
 
 log = logging.getLogger("brain.worker")
@@ -116,6 +117,7 @@ def _start_metrics_server(host: str, port: int) -> None:
     multiprocess.MultiProcessCollector(registry)
     registry.register(QueueCollector(get_settings()))
     registry.register(NeuroRailCollector(get_settings()))
+    registry.register(TenantCollector(get_settings()))
     try:
         start_http_server(port, addr=host, registry=registry)
         log.info("worker metrics on port %d", port)

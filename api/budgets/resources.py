@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
+from api.auth import current_tenant, is_platform_caller
 from brain.rails import budget as budgets
 from brain.state import get_redis
 
@@ -36,6 +37,8 @@ class BudgetListSchema(ma.Schema):
 class Budgets(MethodView):
     @blp.response(200, BudgetListSchema)
     def get(self):
-        """Per tenant and period (UTC day, month): limit (null = unlimited), spent, reserved, remaining."""
+        """Per tenant (a customer tenant: its own) and period: limit (null = unlimited), spent, reserved, remaining."""
         s = app_settings()
-        return {"items": budgets.overview(get_redis(s), s)}
+        if is_platform_caller():
+            return {"items": budgets.overview(get_redis(s), s)}
+        return {"items": budgets.overview(get_redis(s), s, [current_tenant()], discover=False)}

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
-from api.auth import current_actor, current_tenant
+from api.auth import current_actor, current_tenant, is_platform_caller
 from api.errors import brain_error_body
 from api.missions.schemas import (
     BatchResultSchema,
@@ -109,7 +109,8 @@ class MissionInfo(MethodView):
         """Platform name, version, profile, queue depths and live worker count."""
         settings = app_settings()
         client = get_redis(settings)
-        queues = queue_depths(current_app.extensions["brain_broker_redis"])
+        # Queue depths count every tenant's missions: the platform's to see.
+        queues = queue_depths(current_app.extensions["brain_broker_redis"]) if is_platform_caller() else {}
         workers = sum(1 for _ in client.scan_iter(match=WORKER_KEY_PATTERN, count=1000))
         return {
             "name": "BRAiN",

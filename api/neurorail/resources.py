@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
+from api.auth import current_tenant, is_platform_caller, require_platform
 from brain.db import session_scope
 from brain.errors import NotFound
 from brain.rails import reflex as breakers
@@ -39,6 +40,13 @@ class RolloutSchema(ma.Schema):
     reflex_system = ma.fields.Boolean()
 
 
+def _as_seen_by(item: dict, tenant: str, scope: str) -> dict | None:
+    """A customer tenant sees the breakers its missions pass, never another tenant's mission in them."""
+    if scope == "tenant_agent" and not item["name"].startswith(f"{tenant}:"):
+        return None
+    return {**item, "probe_mission_id": None} if scope != "tenant_agent" else item
+
+
 def _as_time(value: float | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(value, dt.UTC) if value else None
 
@@ -50,6 +58,9 @@ class Reflexes(MethodView):
         """Every circuit breaker: state, failures in the window, open until."""
         s = app_settings()
         items = breakers.list_breakers(get_redis(s), s.neurorail_reflex_window_s)
+        if not is_platform_caller():
+            items = [_as_seen_by(item, current_tenant(), s.neurorail_reflex_scope) for item in items]
+            items = [item for item in items if item is not None]
         for item in items:
             item["open_until"] = _as_time(item["open_until"])
         return {"items": items}
@@ -60,7 +71,8 @@ class ReflexReset(MethodView):
     @blp.response(200, BreakerSchema)
     @blp.alt_response(404, description="No breaker of that name")
     def post(self, name: str):
-        """Close a breaker now and forget its failures."""
+        """Close a breaker now and forget its failures (every tenant's missions pass it: the platform's call)."""
+        require_platform("circuit breakers")
         s = app_settings()
         if not breakers.reset(get_redis(s), name):
             raise NotFound(f"no circuit breaker named {name!r}")

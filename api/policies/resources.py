@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
+from api.auth import require_platform
 from api.errors import error_body
 from api.policies.schemas import PolicySetSchema, ReloadSchema
 from brain.errors import BrainError
@@ -40,6 +41,7 @@ class Policies(MethodView):
     @blp.response(200, PolicySetSchema)
     def get(self):
         """The policy set in force: version (content hash), files, rules in evaluation order, problems."""
+        require_platform("policies (their rules may name any tenant)")
         store, settings = _store()
         try:
             store.current()  # picks up edited files first
@@ -54,6 +56,7 @@ class PoliciesReload(MethodView):
     @blp.alt_response(422, description="A policy file is invalid; the last good set stays in force")
     def post(self):
         """Re-read every policy file now. On any problem nothing changes and the problems are listed."""
+        require_platform("policies")
         store, settings = _store()
         previous = store.active.version if store.active else None
         active, problems = store.reload()

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
-from api.auth import requires
+from api.auth import require_platform, requires
 from brain.security.roles import ADMIN
 from brain.services import health
 
@@ -33,6 +33,7 @@ class SystemHealth(MethodView):
     @blp.response(200)
     def get(self, args: dict):
         """Dependencies with latency, workers, queue depth and oldest age, last hour, uptime, SLA."""
+        require_platform("the system view (every tenant's numbers)")
         settings = app_settings()
         body = health.snapshot(settings, STARTED_AT)
         try:

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
-from api.auth import current_actor, require_platform_admin, requires
+from api.auth import current_actor, require_platform, requires
 from api.tenants.schemas import (
     SuspendSchema,
     TenantCreateSchema,
@@ -25,7 +25,7 @@ blp = Blueprint("tenants", __name__, url_prefix="/api/tenants", description="Ten
 
 def _change(apply) -> dict:
     """Run one change as the platform admin, and show the tenant as it is after it."""
-    require_platform_admin()
+    require_platform("tenant records")
     with session_scope(app_settings().database_url) as session:
         tenant = apply(session)
         shown = service.describe(tenant)
@@ -40,7 +40,7 @@ class Tenants(MethodView):
     @requires(ADMIN)
     def get(self, args: dict):
         """List tenants by id (`?status=suspended` for the suspended ones)."""
-        require_platform_admin()
+        require_platform("tenant records")
         with session_scope(app_settings().database_url) as session:
             items, next_cursor = service.list_tenants(session, **args)
             return {"items": [service.describe(t) for t in items], "next_cursor": next_cursor}
@@ -60,7 +60,7 @@ class TenantById(MethodView):
     @requires(ADMIN)
     def get(self, tenant_id: str):
         """One tenant, with the limits in effect and its own overrides."""
-        require_platform_admin()
+        require_platform("tenant records")
         with session_scope(app_settings().database_url) as session:
             return service.describe(service.get(session, tenant_id))
 

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import click
 
-from brain import schema
+from brain import metrics_dir, schema
 from brain.config import Settings, get_settings, set_settings
 from brain.embedded_redis import ensure_running, stop
 from brain.flower import env as flower_env
@@ -44,7 +43,7 @@ def _api_command() -> list[str]:
 def _api_env() -> dict[str, str]:
     # A fresh multiprocess directory per API instance: /metrics sums its workers only.
     env = dict(os.environ)
-    env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="brain-metrics-api-")
+    env[metrics_dir.ENV] = env[metrics_dir.MADE_FOR_EXEC] = metrics_dir.fresh("api")
     return env
 
 

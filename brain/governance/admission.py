@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from brain import metrics
 from brain.agents import get_agent
 from brain.config import Settings
 from brain.db import session_scope, utcnow
@@ -16,6 +15,7 @@ from brain.governance.governor import Decision, decide
 from brain.governance.store import get_store
 from brain.models import Mission
 from brain.services import approvals, audit, execution
+from brain.tenancy import tenant_metrics
 from brain.time_limits import mission_limit
 
 STATUS_OF_EFFECT = {"allow": "queued", "require_approval": "awaiting_approval", "deny": "rejected"}
@@ -150,5 +150,5 @@ def recheck(settings: Settings, mission: Mission) -> dict[str, Any] | None:
             },
         )
         if error is not None and execution.finish(session, mission, "rejected", error=error, attempt=mission.attempts):
-            metrics.MISSIONS_FINISHED.labels(mission.agent, "rejected").inc()
+            tenant_metrics.finished(settings, mission.tenant, mission.agent, "rejected")
     return error

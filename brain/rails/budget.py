@@ -20,6 +20,7 @@ from brain.rails import metrics as m
 from brain.rails.base import Outcome, Rail, RunState
 from brain.rails.rollout import ENFORCE, OFF
 from brain.state import script
+from brain.tenancy import status as tenant_status
 from brain.time_limits import longest_hard_limit
 
 declare(
@@ -160,40 +161,48 @@ def period_ids(now: dt.datetime | None = None) -> dict[str, str]:
     return {"day": now.strftime("%Y-%m-%d"), "month": now.strftime("%Y-%m")}
 
 
-def tenant_scopes(settings: Settings, tenant: str, enforce: bool) -> list[Scope]:
+def tenant_limits(settings: Settings, tenant: str) -> dict[str, tuple[int, float]]:
+    """(tokens, cost) per period for a tenant: its own (plan and overrides) in multi-tenant mode, else the settings."""
     s = settings
-    if not (
-        s.neurorail_tenant_tokens_per_day
-        or s.neurorail_tenant_cost_usd_per_day
-        or s.neurorail_tenant_tokens_per_month
-        or s.neurorail_tenant_cost_usd_per_month
-    ):
+    own = {
+        period: (
+            tenant_status.limit(s, tenant, f"tokens_per_{period}"),
+            tenant_status.limit(s, tenant, f"cost_usd_per_{period}"),
+        )
+        for period in ("day", "month")
+    }
+    return {
+        "day": (
+            int(own["day"][0] if own["day"][0] is not None else s.neurorail_tenant_tokens_per_day),
+            float(own["day"][1] if own["day"][1] is not None else s.neurorail_tenant_cost_usd_per_day),
+        ),
+        "month": (
+            int(own["month"][0] if own["month"][0] is not None else s.neurorail_tenant_tokens_per_month),
+            float(own["month"][1] if own["month"][1] is not None else s.neurorail_tenant_cost_usd_per_month),
+        ),
+    }
+
+
+_PERIOD_TTL_S = {"day": 3 * 86400, "month": 33 * 86400}
+
+
+def tenant_scopes(settings: Settings, tenant: str, enforce: bool) -> list[Scope]:
+    limits = tenant_limits(settings, tenant)
+    if not any(tokens or cost for tokens, cost in limits.values()):
         return []  # no tenant limits (the default): no clock formatting per mission
     ids = period_ids()
-    out = []
-    if s.neurorail_tenant_tokens_per_day or s.neurorail_tenant_cost_usd_per_day:
-        out.append(
-            Scope(
-                "tenant_day",
-                f"{PREFIX}tenant:{tenant}:day:{ids['day']}",
-                s.neurorail_tenant_tokens_per_day,
-                s.neurorail_tenant_cost_usd_per_day,
-                enforce,
-                3 * 86400,
-            )
+    return [
+        Scope(
+            f"tenant_{period}",
+            f"{PREFIX}tenant:{tenant}:{period}:{ids[period]}",
+            tokens,
+            cost,
+            enforce,
+            _PERIOD_TTL_S[period],
         )
-    if s.neurorail_tenant_tokens_per_month or s.neurorail_tenant_cost_usd_per_month:
-        out.append(
-            Scope(
-                "tenant_month",
-                f"{PREFIX}tenant:{tenant}:month:{ids['month']}",
-                s.neurorail_tenant_tokens_per_month,
-                s.neurorail_tenant_cost_usd_per_month,
-                enforce,
-                33 * 86400,
-            )
-        )
-    return out
+        for period, (tokens, cost) in limits.items()
+        if tokens or cost
+    ]
 
 
 def _args(scopes: list[Scope]) -> list:
@@ -240,20 +249,23 @@ def settle(client: redis.Redis, mission_id: str, scopes: list[Scope]) -> None:
     script(client, _SETTLE)(keys=[_run_key(mission_id), *[sc.key for sc in scopes]], args=[len(scopes)])
 
 
-def overview(client: redis.Redis, settings: Settings, tenants: list[str] | None = None) -> list[dict]:
-    """Limit, spent, reserved and remaining per tenant scope and current period."""
-    found = {"default"} | set(tenants or [])
-    for key in client.scan_iter(match=f"{PREFIX}tenant:*", count=500):
-        found.add((key.decode() if isinstance(key, bytes) else key).split(":")[3])
+def overview(
+    client: redis.Redis, settings: Settings, tenants: list[str] | None = None, discover: bool = True
+) -> list[dict]:
+    """Limit, spent, reserved and remaining per tenant scope and current period.
+
+    `tenants` are always listed; with `discover`, so is every tenant that has spent or reserved
+    (and `default`).
+    """
+    found = set(tenants or [])
+    if discover:
+        found.add("default")
+        for key in client.scan_iter(match=f"{PREFIX}tenant:*", count=500):
+            found.add((key.decode() if isinstance(key, bytes) else key).split(":")[3])
     ids = period_ids()
-    s = settings
-    limits = {
-        "day": (s.neurorail_tenant_tokens_per_day, s.neurorail_tenant_cost_usd_per_day),
-        "month": (s.neurorail_tenant_tokens_per_month, s.neurorail_tenant_cost_usd_per_month),
-    }
     out = []
     for tenant in sorted(found):
-        for period, (lt, lc) in limits.items():
+        for period, (lt, lc) in tenant_limits(settings, tenant).items():
             raw = client.hgetall(f"{PREFIX}tenant:{tenant}:{period}:{ids[period]}")
             data = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in raw.items()}
             spent = {"tokens": int(data.get("spent_tokens", 0)), "cost_usd": round(data.get("spent_cost", 0), 6)}

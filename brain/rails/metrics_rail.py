@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from brain.rails import metrics as m
 from brain.rails.base import Outcome, Rail, RunState
+from brain.tenancy import tenant_metrics
 
 
 class MetricsRail(Rail):
@@ -31,5 +32,6 @@ class MetricsRail(Rail):
         if state.ctx is not None:
             if state.ctx.usage.tokens:
                 m.TOKENS_USED.labels(agent).inc(state.ctx.usage.tokens)
+                tenant_metrics.count(state.settings, state.mission.tenant, tokens=state.ctx.usage.tokens)
             if state.ctx.usage.cost_usd:
                 m.COST_USED.labels(agent).inc(state.ctx.usage.cost_usd)

@@ -175,12 +175,6 @@ def delete(session: Session, tenant_id: str, actor: str | None = None) -> Tenant
     return tenant
 
 
-def status_of(session: Session, tenant_id: str) -> tuple[str, str | None] | None:
-    """(status, suspended_reason) of a tenant, None if there is no such tenant."""
-    row = session.execute(select(Tenant.status, Tenant.suspended_reason).where(Tenant.id == tenant_id)).first()
-    return (row[0], row[1]) if row else None
-
-
 def describe(tenant: Tenant) -> dict[str, Any]:
     """The tenant as the API and CLI show it: its own overrides and what it effectively runs with."""
     weight, limits = plans.effective(tenant.plan, tenant.weight, tenant.limits or {})

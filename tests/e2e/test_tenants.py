@@ -222,3 +222,58 @@ def test_the_cli_manages_tenants_with_the_same_audit_trail(tenant_stack):
         "tenant.deleted",
     ]
     assert {e["actor"] for e in mine} == {mine[0]["actor"]} and mine[0]["actor"].startswith("cli:")
+
+
+def test_a_tenants_own_limits_are_enforced_its_budget_and_request_rate(request):
+    """Per-tenant limits from the record, enforcing (phase 2, 100%), on every process."""
+    stack = make_stack(
+        "standard",
+        request,
+        "tenant_limits",
+        BRAIN_MULTI_TENANCY="true",
+        NEURORAIL_PHASE="2",
+        NEURORAIL_ENFORCEMENT_PERCENTAGE="100",
+    )
+    try:
+        stack.start_api()
+        stack.start_worker(concurrency=1)
+        tid = _slug("lim")
+        made = stack.request(
+            "POST",
+            "/api/tenants",
+            json={
+                "id": tid,
+                "name": "Limited",
+                "plan": "free",
+                "limits": {"tokens_per_day": 30, "api_requests_per_s": 3},
+            },
+        )
+        assert made.status_code == 201, made.text
+        user = stack.token(sub="u", tenant=tid, roles=("operator",))
+        neighbour = stack.token(sub="n", tenant=_slug("free"), roles=("operator",))
+
+        codes = [stack.request("GET", "/api/missions", token=user).status_code for _ in range(20)]
+        assert 429 in codes and codes.count(200) >= 3, codes
+        refused = next(
+            r for r in (stack.request("GET", "/api/missions", token=user) for _ in range(10)) if r.status_code == 429
+        )
+        assert "api_requests_per_s" in refused.json()["message"] and refused.headers["Retry-After"]
+        assert stack.request("GET", "/api/missions", token=neighbour).status_code == 200  # its own counter
+
+        def spend() -> str:
+            time.sleep(1.1)  # keep to the tenant's 3 requests per second
+            body = {"name": "s", "agent": "test.spend", "payload": {"tokens": 10}, "budget": {"max_tokens": 10}}
+            resp = stack.request("POST", "/api/missions", token=user, json=body)
+            assert resp.status_code == 202, resp.text
+            return resp.json()["id"]
+
+        statuses = [_wait_row(stack, spend(), FINAL)["status"] for _ in range(4)]
+        assert statuses == ["succeeded", "succeeded", "succeeded", "over_budget"]  # 30 tokens a day
+        time.sleep(1.1)
+        budget = stack.request("GET", "/api/budgets", token=user).json()["items"]
+        day = next(b for b in budget if b["period"] == "day")
+        assert (day["scope"], day["limit"]["tokens"], day["spent"]["tokens"]) == (f"tenant:{tid}", 30, 30)
+        month = next(b for b in budget if b["period"] == "month")
+        assert month["limit"]["tokens"] == 1_000_000  # the free plan's, no override
+    finally:
+        stack.stop()

@@ -85,7 +85,8 @@ def test_lifecycle_each_change_recorded(database_url):
     with session_scope(database_url) as session, pytest.raises(Conflict):
         tenants.suspend(session, "acme", "twice")
     with session_scope(database_url) as session:
-        assert tenants.status_of(session, "acme") == ("suspended", "unpaid invoice")
+        found = tenants.get(session, "acme")
+        assert (found.status, found.suspended_reason) == ("suspended", "unpaid invoice")
         tenants.resume(session, _settings(database_url), "acme", actor="root")
     with session_scope(database_url) as session, pytest.raises(Conflict):
         tenants.resume(session, _settings(database_url), "acme")
