@@ -148,13 +148,11 @@ def suspend(tenant_id: str, reason: str) -> None:
 @tenants.command()
 @click.argument("tenant_id")
 def resume(tenant_id: str) -> None:
-    """Serve the tenant again and publish the missions held while it was suspended."""
-    # The Celery app publishes the held missions after commit (importing it starts the
-    # embedded Redis on the minimal profile, so only this command pays for it).
-    import brain.celery  # noqa: F401
-
+    """Serve the tenant again; the sweeper publishes the missions held while it was suspended."""
     settings = get_settings()
-    _change(lambda s: service.resume(s, settings, tenant_id, actor=_actor()))
+    # No broker from this command (on minimal that would start an embedded Redis that outlives
+    # it): the held missions are unpublished queued rows, which the next sweep publishes.
+    _change(lambda s: service.resume(s, settings, tenant_id, actor=_actor(), publish=False))
 
 
 @tenants.command()

@@ -135,8 +135,10 @@ def suspend(session: Session, tenant_id: str, reason: str, actor: str | None = N
     return tenant
 
 
-def resume(session: Session, settings: Settings, tenant_id: str, actor: str | None = None) -> Tenant:
-    """suspended → active; the missions held meanwhile are published again."""
+def resume(
+    session: Session, settings: Settings, tenant_id: str, actor: str | None = None, *, publish: bool = True
+) -> Tenant:
+    """suspended → active; the missions held meanwhile are published again (or, without `publish`, by the sweeper)."""
     tenant = _live(session, tenant_id)
     if tenant.status != "suspended":
         raise Conflict(f"tenant {tenant_id!r} is not suspended")
@@ -148,7 +150,7 @@ def resume(session: Session, settings: Settings, tenant_id: str, actor: str | No
             )
         )
     )
-    if held:
+    if held and publish:
         mark_dispatched(session, [m.id for m in held])
         for mission in held:
             publish_after_commit(session, settings, mission, reason="tenant_resumed")

@@ -193,3 +193,19 @@ def test_the_status_cache_is_fresh_within_its_bound(database_url, monkeypatch):
     clock[0] += status.CACHE_S  # another process's change is seen once the entry is CACHE_S old
     with pytest.raises(TenantSuspended):
         status.require_active(database_url, "c")
+
+
+def test_resume_without_publishing_leaves_the_held_missions_to_the_sweeper(database_url):
+    with session_scope(database_url) as session:
+        tenants.create(session, "quiet", "Quiet")
+    mid = _mission(database_url, "quiet")
+    with session_scope(database_url) as session:
+        tenants.suspend(session, "quiet", "pause")
+    with session_scope(database_url) as session:
+        assert execution.hold(session, mid, "w1")
+    with session_scope(database_url) as session:
+        assert mid not in {m.id for m in execution.undispatched(session, utcnow())}
+        tenants.resume(session, _settings(database_url), "quiet", publish=False)
+    with session_scope(database_url) as session:
+        assert session.get(Mission, mid).dispatched_at is None
+        assert mid in {m.id for m in execution.undispatched(session, utcnow())}
