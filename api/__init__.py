@@ -21,6 +21,7 @@ from brain.queue_metrics import QueueCollector  # noqa: E402
 from brain.rails.collector import NeuroRailCollector  # noqa: E402
 from brain.schema import require_current  # noqa: E402
 from brain.state import get_broker_redis  # noqa: E402
+from brain.tenancy.db_role import require_isolating_role  # noqa: E402
 from brain.tenancy.tenant_metrics import TenantCollector  # noqa: E402
 
 # Each entry is a package with resources.py exposing `blp`, and the BRAiN module it belongs to
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     settings = settings or get_settings()
     if check_schema:
         require_current(settings.database_url)
+        require_isolating_role(settings.database_url, settings.multi_tenancy)
     load_agents(settings.agent_modules)
     secrets.check_backend(settings)
     crypto.configure(settings)

@@ -25,6 +25,7 @@ from brain.config import Settings
 from brain.errors import BrainError, ConfigError, Forbidden
 from brain.security import AuthError, Identity, permissions_of, verify_token
 from brain.security.roles import ADMIN, APPROVE, CANCEL, READ, SUBMIT
+from brain.tenancy import scope
 from brain.tenancy import status as tenant_status
 
 log = logging.getLogger("brain.api.auth")
@@ -112,17 +113,21 @@ def required_permission(endpoint: str | None, method: str) -> str | None:
 def _authenticate() -> None:
     """Before rate limits: read the token (tier 3 limits key on it); refusing comes later."""
     g.identity, g.auth_error = None, None
-    header = request.headers.get("Authorization")
-    if header is None:
-        return
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        g.auth_error = "the Authorization header must be 'Bearer <token>'"
-        return
     try:
-        g.identity = verify_token(token.strip(), app_settings())
-    except AuthError as exc:
-        g.auth_error = exc.message
+        header = request.headers.get("Authorization")
+        if header is None:
+            return
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            g.auth_error = "the Authorization header must be 'Bearer <token>'"
+            return
+        try:
+            g.identity = verify_token(token.strip(), app_settings())
+        except AuthError as exc:
+            g.auth_error = exc.message
+    finally:
+        # The request's database work sees its caller's tenant only (row-level security).
+        scope.enter_request_scope(current_tenant() if app_settings().multi_tenancy else None)
 
 
 def _authorize():

@@ -15,8 +15,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from brain.config import get_settings
 from brain.db_pool import pool_options
 from brain.fork_safe import ForkSafeLock
+from brain.tenancy import scope
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -91,7 +93,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, json_serializer=json_dumps, json_deserializer=json_loads, **pool_options())
+    engine = create_engine(url, json_serializer=json_dumps, json_deserializer=json_loads, **pool_options())
+    scope.install(engine, get_settings().multi_tenancy)
+    return engine
 
 
 _lock = ForkSafeLock()

@@ -18,6 +18,7 @@ from brain.dispatch import MISSION_QUEUE
 from brain.models import Mission
 from brain.models.mission import STATUSES
 from brain.state import WORKER_KEY_PATTERN, get_broker_redis, get_redis, lease_key
+from brain.tenancy.scope import system_scope
 
 log = logging.getLogger("brain.metrics")
 LEASE_PATTERN = lease_key("*")
@@ -30,7 +31,7 @@ def queue_depths(settings: Settings) -> dict[str, int]:
 
 def oldest_queued_age(settings: Settings, now: dt.datetime | None = None) -> float:
     """Seconds the oldest mission still `queued` has waited (kombu messages carry no send time)."""
-    with session_scope(settings.database_url) as session:
+    with system_scope("metrics"), session_scope(settings.database_url) as session:
         oldest = session.scalar(select(func.min(Mission.created_at)).where(Mission.status == "queued"))
     if oldest is None:
         return 0.0
@@ -58,7 +59,7 @@ def missions_in_status(settings: Settings, since: dt.datetime | None = None) -> 
     query = select(Mission.status, func.count()).group_by(Mission.status)
     if since is not None:
         query = query.where(Mission.created_at >= since)
-    with session_scope(settings.database_url) as session:
+    with system_scope("metrics"), session_scope(settings.database_url) as session:
         found = dict(session.execute(query).all())
     return {status: int(found.get(status, 0)) for status in STATUSES}
 

@@ -33,6 +33,7 @@ from brain.rails.base import Outcome
 from brain.rails.rollout import Enforcement
 from brain.services import execution
 from brain.state import cancel_key, get_redis
+from brain.tenancy.scope import system_scope, tenant_scope
 
 log = logging.getLogger("brain.runner")
 
@@ -95,7 +96,8 @@ def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: floa
     Raises DependencyUnavailable when the database cannot take the claim: nothing ran.
     """
     try:
-        with session_scope(settings.database_url) as session:
+        # The message names a mission, not its tenant: the claim finds it across tenants.
+        with system_scope("claim"), session_scope(settings.database_url) as session:
             mission = execution.claim(session, uuid.UUID(mission_id), worker)
             held = mission is None and execution.hold(session, uuid.UUID(mission_id), worker)
     except UNAVAILABLE as exc:
@@ -104,6 +106,12 @@ def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: floa
         why = "held: its tenant is suspended" if held else "is not queued; duplicate message ignored"
         log.info("mission %s %s", mission_id, why)
         return None
+    with tenant_scope(mission.tenant):
+        return _execute_claimed(settings, mission, soft_limit_s)
+
+
+def _execute_claimed(settings: Settings, mission: Mission, soft_limit_s: float) -> Outcome:
+    mission_id = str(mission.id)
     if (denied := policy_recheck(settings, mission)) is not None:
         return Outcome("rejected", error=denied)  # the policy set changed and now denies it
     observe_claim(mission)

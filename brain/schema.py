@@ -17,6 +17,7 @@ import migrations
 from brain.config import mask
 from brain.db import get_engine
 from brain.errors import DependencyUnavailable, SchemaOutOfDate
+from brain.tenancy.scope import system_scope
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -46,13 +47,13 @@ def _reachable(database_url: str) -> Iterator[None]:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (the `brain db upgrade` command)."""
     _ensure_sqlite_dir(database_url)
-    with _reachable(database_url):
+    with _reachable(database_url), system_scope("migrate"):
         command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
     """Revert migrations down to `revision` ("base" empties the schema)."""
-    with _reachable(database_url):
+    with _reachable(database_url), system_scope("migrate"):
         command.downgrade(alembic_config(database_url), revision)
 
 

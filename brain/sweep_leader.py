@@ -22,6 +22,7 @@ from brain.services import audit_head
 from brain.services.health import record_check
 from brain.state import SWEEP_LEADER_KEY, get_redis
 from brain.sweeper import sweep
+from brain.tenancy.scope import system_scope
 
 if TYPE_CHECKING:
     pass
@@ -77,7 +78,7 @@ class SweepLoop:
             self._stop.wait(self.tick_s)
 
     def _publish_head(self) -> None:
-        with session_scope(self.settings.database_url) as session:
+        with system_scope("sweep"), session_scope(self.settings.database_url) as session:
             head = audit_head.current(session, self.settings.audit_signing_key)
         audit_head.export(self.settings.audit_head_export, head)
         log.info("published audit head: event %s, hash %s", head["event_id"], head["hash"])

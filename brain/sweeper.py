@@ -22,6 +22,7 @@ from brain.rails import default_chain, rollout
 from brain.services import approvals, audit, execution
 from brain.services.missions import mark_dispatched
 from brain.state import LAST_SWEEP_KEY, get_broker_redis, get_redis
+from brain.tenancy.scope import system_scope
 
 if TYPE_CHECKING:
     pass
@@ -35,6 +36,11 @@ PUBLISH_GRACE_S = 2
 
 def sweep(settings: Settings) -> dict[str, int]:
     """One pass; several beat processes may race, so one Redis lock lets one sweep at a time."""
+    with system_scope("sweep"):
+        return _sweep(settings)
+
+
+def _sweep(settings: Settings) -> dict[str, int]:
     client = get_redis(settings)
     if not client.set(SWEEP_LOCK, "1", nx=True, ex=max(1, settings.sweep_interval_s)):
         return {"skipped": 1}

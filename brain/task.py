@@ -16,6 +16,7 @@ from brain.models import Mission
 from brain.services import execution
 from brain.state import get_redis, lease_key
 from brain.tenancy import tenant_metrics
+from brain.tenancy.scope import system_scope
 
 log = logging.getLogger("brain.task")
 
@@ -39,7 +40,7 @@ class BrainTask(Task):
             mid = uuid.UUID(mission_id)
         except ValueError:
             return
-        with session_scope(settings.database_url) as session:
+        with system_scope("hard_time_limit"), session_scope(settings.database_url) as session:
             mission = session.get(Mission, mid)
             if mission is None:
                 return

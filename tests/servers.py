@@ -50,6 +50,10 @@ def redis_server_binary() -> str:
     return bundled()
 
 
+# Multi-tenant stacks' API and workers log in as this member of brain_app, never as the owner.
+APP_LOGIN_ROLE = "brain_app_e2e"
+
+
 @dataclass
 class PostgresServer:
     port: int
@@ -69,6 +73,22 @@ class PostgresServer:
             cur.execute(f'CREATE DATABASE "{name}"')
         conn.close()
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
+
+    def app_role_url(self, name: str) -> str:
+        """Database `name` as a login role in brain_app (migration 0006): what row-level security holds."""
+        import psycopg2
+        from psycopg2 import errors
+
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE ROLE {APP_LOGIN_ROLE} LOGIN IN ROLE brain_app")
+        except errors.DuplicateObject:
+            pass  # made for an earlier stack: roles belong to the cluster, not a database
+        finally:
+            conn.close()
+        return f"postgresql+psycopg2://{APP_LOGIN_ROLE}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         _run_as(self.user, [_pg_bin("pg_ctl"), "-D", self.datadir, "-m", "immediate", "stop"], check=False)

@@ -36,6 +36,7 @@ class Stack:
     procs: list[Proc] = field(default_factory=list)
     api_url: str = ""
     known_tenants: set[str] = field(default_factory=set)
+    owner_database_url: str = ""  # set once the stack's processes log in as an app role instead
 
     @classmethod
     def create(
@@ -152,7 +153,18 @@ class Stack:
 
     @property
     def database_url(self) -> str:
+        """What the stack's API and workers connect with."""
         return self.env.get("BRAIN_DATABASE_URL") or f"sqlite:///{self.data_dir}/brain.db"
+
+    @property
+    def admin_database_url(self) -> str:
+        """What the test reads and seeds with: the owner's URL, which row-level security does not hold."""
+        return self.owner_database_url or self.database_url
+
+    def log_in_as(self, database_url: str) -> None:
+        """Processes started from now on connect as another role (the schema was migrated as the owner)."""
+        self.owner_database_url = self.owner_database_url or self.database_url
+        self.env["BRAIN_DATABASE_URL"] = database_url
 
     def ensure_tenant(self, tenant: str) -> None:
         """An active tenant record for `tenant` (a multi-tenant API refuses tokens naming unknown tenants)."""
@@ -167,7 +179,7 @@ class Stack:
             return
         # Its own engine, disposed after: a pooled connection of the test process would keep
         # the stack's database from being dropped when the next stack reuses its name.
-        engine = create_engine(self.database_url)
+        engine = create_engine(self.admin_database_url)
         try:
             with Session(engine) as session, session.begin():
                 # enterprise: no per-tenant limits beyond the suite's own (tests of limits set theirs)
@@ -230,7 +242,7 @@ class Stack:
         """Audit events of a mission, read straight from the database."""
         from sqlalchemy import create_engine, text
 
-        url = self.database_url
+        url = self.admin_database_url
         engine = create_engine(url)
         try:
             with engine.connect() as conn:
@@ -290,6 +302,8 @@ def make_stack(
             redis_url=f"redis://127.0.0.1:{redis_server.port}/{db_index}",
             **overrides,
         )
+        if overrides.get("BRAIN_MULTI_TENANCY") == "true":
+            stack.log_in_as(pg.app_role_url(db_name))  # as in production: a role RLS holds
     else:
         stack = Stack.create(profile, **overrides)
     return stack

@@ -22,6 +22,7 @@ from brain.queue_metrics import QueueCollector
 from brain.rails.collector import NeuroRailCollector
 from brain.schema import require_current
 from brain.state import get_redis, worker_key
+from brain.tenancy.db_role import require_isolating_role
 from brain.tenancy.tenant_metrics import TenantCollector
 from workers import log_context  # noqa: F401 - connects the logging signal handlers
 
@@ -37,6 +38,7 @@ def check_schema(sender=None, **_) -> None:
     settings = get_settings()
     try:
         require_current(settings.database_url)
+        require_isolating_role(settings.database_url, settings.multi_tenancy)
     except BrainError as exc:
         print(f"brain: error: {exc}", file=sys.stderr)
         # SystemExit passes through Celery's signal dispatch and stops start-up.

@@ -25,6 +25,7 @@ from brain.db import session_scope
 from brain.errors import InvalidMission
 from brain.services import audit
 from brain.services import events as service
+from brain.tenancy.scope import tenant_scope
 
 blp = Blueprint("events", __name__, url_prefix="/api", description="Audit events: pages, a mission's life, live tail")
 
@@ -79,7 +80,8 @@ def _frames(
     deadline = time.monotonic() + settings.events_stream_max_s
     quiet_since = time.monotonic()
     while time.monotonic() < deadline:
-        with session_scope(settings.database_url) as session:
+        # The server iterates this after the view has returned: state the scope, do not inherit it.
+        with tenant_scope(tenant), session_scope(settings.database_url) as session:
             batch = service.events_after(session, after, type=type_, mission_id=mission_id, tenant=tenant)
             frames = [(e.id, e.type, json.dumps(_dump(e), default=str)) for e in batch]
         for event_id, type_name, payload in frames:

@@ -19,6 +19,7 @@ from brain.db import session_scope
 from brain.security.roles import ADMIN
 from brain.tenancy import status as tenant_status
 from brain.tenancy import tenants as service
+from brain.tenancy.scope import system_scope
 
 blp = Blueprint("tenants", __name__, url_prefix="/api/tenants", description="Tenants: plans, limits, suspension")
 
@@ -26,7 +27,8 @@ blp = Blueprint("tenants", __name__, url_prefix="/api/tenants", description="Ten
 def _change(apply) -> dict:
     """Run one change as the platform admin, and show the tenant as it is after it."""
     require_platform("tenant records")
-    with session_scope(app_settings().database_url) as session:
+    # Suspending, resuming and deleting act on the tenant's missions: the platform's path across tenants.
+    with system_scope("tenant_admin"), session_scope(app_settings().database_url) as session:
         tenant = apply(session)
         shown = service.describe(tenant)
     tenant_status.forget()  # this process sees its own change at once; the others within CACHE_S

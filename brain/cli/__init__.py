@@ -8,11 +8,14 @@ import click
 
 from brain.cli import audit, db, keys, missions, policies, profile, serve, settings, tenants, token
 from brain.errors import BrainError
+from brain.tenancy.scope import system_scope
 
 
 @click.group()
 def cli() -> None:
     """BRAiN: mission orchestration for AI agents."""
+    # The operator's tool: its database work spans tenants (processes it execs start unscoped).
+    click.get_current_context().with_resource(system_scope("cli"))
 
 
 cli.add_command(profile.profile)

@@ -14,6 +14,7 @@ from brain import metrics_dir, schema
 from brain.config import Settings, get_settings, set_settings
 from brain.embedded_redis import ensure_running, stop
 from brain.flower import env as flower_env
+from brain.tenancy.db_role import require_isolating_role
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 PORT = click.IntRange(0, 65535)
@@ -56,6 +57,7 @@ def _prepare(settings: Settings, migrate: bool) -> bool:
         schema.upgrade(settings.database_url)
     else:
         schema.require_current(settings.database_url)
+        require_isolating_role(settings.database_url, settings.multi_tenancy)
     return started
 
 

@@ -24,6 +24,7 @@ from brain.config.settings import declare, setting
 from brain.db import session_scope, utcnow
 from brain.models import Mission
 from brain.state import get_redis, script
+from brain.tenancy.scope import system_scope
 
 declare(
     "tenants",
@@ -94,7 +95,7 @@ class TenantCollector(Collector):
             .where(Mission.status.in_(("queued", "running")))
             .group_by(Mission.tenant, Mission.status)
         )
-        with session_scope(self.settings.database_url) as session:
+        with system_scope("metrics"), session_scope(self.settings.database_url) as session:
             rows = session.execute(query).all()
         queued: dict[str, int] = {}
         running: dict[str, int] = {}

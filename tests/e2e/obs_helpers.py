@@ -33,7 +33,8 @@ def metrics(url: str) -> str:
 
 
 def database_url(stack) -> str:
-    return stack.env.get("BRAIN_DATABASE_URL") or f"sqlite:///{stack.data_dir}/brain.db"
+    """The owner's URL: raw SQL of a test is not held by row-level security."""
+    return stack.admin_database_url
 
 
 def sql(stack, statement: str, **params):

@@ -35,8 +35,8 @@ def _row(stack, mission_id: str) -> dict:
     """A mission's status and attempts straight from the database (the platform admin's token sees only `default`)."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(stack.database_url)
-    key = mission_id if stack.database_url.startswith("postgres") else uuid.UUID(mission_id).hex
+    engine = create_engine(stack.admin_database_url)
+    key = mission_id if stack.admin_database_url.startswith("postgres") else uuid.UUID(mission_id).hex
     try:
         with engine.connect() as conn:
             row = conn.execute(text("SELECT status, attempts FROM missions WHERE id = :m"), {"m": key}).one()
