@@ -11,7 +11,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import http_scenarios, io_scenarios, worker_scenarios
+from bench import fairness_scenarios, http_scenarios, io_scenarios, worker_scenarios
 from bench.figures import Results
 from bench.machine import facts
 from bench.stack import Stack
@@ -35,6 +35,9 @@ PLANS = {
         "io_bare": 2000,
         "batches": 10,
         "budget_missions": 200,
+        "fair_backlog": 5000,
+        "fair_window_s": 20,
+        "fair_share_rows": 1500,
     },
     "full": {
         "enqueue_s": 15,
@@ -49,6 +52,9 @@ PLANS = {
         "io_bare": 5000,
         "batches": 40,
         "budget_missions": 200,
+        "fair_backlog": 20_000,
+        "fair_window_s": 60,
+        "fair_share_rows": 3000,
     },
 }
 
@@ -141,6 +147,12 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
             lambda: io_scenarios.io(stack, res, api_url, plan["io_prefork"], plan["io_green"], plan["io_bare"]),
         ),
         ("budget-stream", lambda: io_scenarios.budget_stream(stack, res, api_url, plan["budget_missions"])),
+        (
+            "fairness",
+            lambda: fairness_scenarios.fairness(
+                stack, res, plan["fair_backlog"], plan["fair_window_s"], plan["fair_share_rows"]
+            ),
+        ),
     ]
     if soak_s > 0:
         scenarios.append(("soak", lambda: worker_scenarios.soak(stack, res, soak_s, api, api_url)))

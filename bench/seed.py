@@ -9,7 +9,7 @@ import time
 from bench.stack import Stack
 from brain.dispatch import MISSION_QUEUES, queue_keys
 
-__all__ = ["fill_table", "queue_keys", "queued_copies"]
+__all__ = ["backlog_rows", "fill_table", "queue_keys", "queued_copies"]
 
 # SQL for each column of a seeded mission row; {status} is filled in per use.
 _COLUMNS = {
@@ -34,7 +34,7 @@ _COLUMNS = {
 }
 
 
-def _insert(stack: Stack, count: int, status: str) -> list[str]:
+def _insert(stack: Stack, count: int, status: str, tenant: str = "default", dispatched: bool = True) -> list[str]:
     existing = {
         row[0] for row in stack.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'missions'")
     }
@@ -46,12 +46,13 @@ def _insert(stack: Stack, count: int, status: str) -> list[str]:
         "finished": "now() - interval '1 day' + (g * interval '2 millisecond')" if finished else "NULL",
         "result": '\'{"msg": "hello"}\'::json' if finished else "NULL",
     }
+    overrides = {"tenant": "%(tenant)s", **({} if dispatched else {"dispatched_at": "NULL"})}
     cols = [c for c in _COLUMNS if c in existing]
-    exprs = [_COLUMNS[c].format(**values) for c in cols]
+    exprs = [overrides[c] if c in overrides else _COLUMNS[c].format(**values).replace("%", "%%") for c in cols]
     rows = stack.sql(
         f"INSERT INTO missions ({', '.join(cols)}) SELECT {', '.join(exprs)} "
-        f"FROM generate_series(1, %s) AS g RETURNING id::text",
-        (count,),
+        f"FROM generate_series(1, %(count)s) AS g RETURNING id::text",
+        {"count": count, "tenant": tenant},
     )
     return [r[0] for r in rows]
 
@@ -103,6 +104,13 @@ def queued_copies(stack: Stack, count: int, name: str | None = None) -> int:
     pipe.execute()
     settle(stack)
     return len(ids)
+
+
+def backlog_rows(stack: Stack, tenant: str, count: int) -> int:
+    """`count` queued echo missions of `tenant` in its fair-scheduling backlog (unpublished, no message)."""
+    added = len(_insert(stack, count, "queued", tenant=tenant, dispatched=False))
+    settle(stack, seconds=0.5)
+    return added
 
 
 def fill_table(stack: Stack, target_rows: int) -> int:

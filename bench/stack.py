@@ -150,7 +150,7 @@ class Stack:
         return proc
 
     # state ------------------------------------------------------------------
-    def sql(self, statement: str, params: tuple = (), fetch: bool = True) -> list[tuple]:
+    def sql(self, statement: str, params: tuple | dict = (), fetch: bool = True) -> list[tuple]:
         conn = psycopg2.connect(self.pg.url.replace("+psycopg2", ""))
         conn.autocommit = True  # one statement, one transaction; VACUUM needs it
         try:

@@ -45,6 +45,9 @@ DB_POOL_OVERFLOW = Gauge(
     "brain_db_pool_overflow", "Connections open beyond BRAIN_DB_POOL_SIZE", multiprocess_mode="livesum"
 )
 DB_POOL_WAITS = Counter("brain_db_pool_waits_total", "Checkouts that found every connection in use and waited")
+MISSIONS_ADMITTED = Counter(
+    "brain_missions_admitted_total", "Missions the fair dispatcher handed from the tenants' backlogs to the broker"
+)
 DB_SYSTEM_SCOPE = Counter(
     "brain_db_system_scope_total", "Database work that crossed tenants (system scope), by purpose", ["purpose"]
 )

@@ -9,6 +9,7 @@ committed `queued` row is never left without a message for long.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,8 +18,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from brain import metrics
-from brain.db import session_scope
+from brain.db import session_scope, utcnow
 from brain.dispatch import publish
+from brain.scheduling import backlog, policy
 from brain.services import execution
 
 if TYPE_CHECKING:
@@ -48,13 +50,26 @@ class _Pending:
 
 
 def publish_after_commit(
-    session: Session, settings: Settings, mission: Mission, *, countdown: float | None = None, reason: str | None = None
+    session: Session,
+    settings: Settings,
+    mission: Mission,
+    *,
+    countdown: float | None = None,
+    reason: str | None = None,
+    admitted: bool = False,
 ) -> None:
     """Send run_mission(mission) once this session's transaction commits.
 
     `reason` (the sweeper's: never_published, message_lost) counts the message in
-    brain_missions_redispatched_total.
+    brain_missions_redispatched_total. With fair scheduling on, the mission goes to its
+    tenant's backlog instead (ready after `countdown`), and only the dispatcher's
+    admission (`admitted=True`) sends it.
     """
+    if not admitted and policy.enabled(settings):
+        if mission.dispatched_at is not None or countdown:
+            not_before = utcnow() + dt.timedelta(seconds=countdown) if countdown else None
+            backlog.to_backlog(session, mission.id, not_before)
+        return
     session.info.setdefault(PENDING, []).append(_Pending(settings, mission, countdown, reason))
 
 

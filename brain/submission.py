@@ -32,6 +32,7 @@ from brain.models import Mission
 from brain.models.mission import PRIORITIES
 from brain.publisher import publish_after_commit
 from brain.rails import default_chain
+from brain.scheduling import policy as fair_policy
 from brain.services import audit
 from brain.time_limits import check_requested
 
@@ -114,7 +115,7 @@ def submit_loaded(
         existing = _by_idempotency_key(session, tenant, idempotency_key)
         if existing is not None:
             return Submitted(_replay(existing, body_hash), created=False)
-    mission = _new_mission(body, body_hash, idempotency_key, tenant, actor)
+    mission = _new_mission(settings, body, body_hash, idempotency_key, tenant, actor)
     decision = admission.admit(settings, mission)
     if not idempotency_key:
         audit.insert_at_commit(session, mission)  # written with its events, in one statement
@@ -199,7 +200,12 @@ def validate_agent_payload(agent_name: str, payload: dict[str, Any]) -> dict[str
 
 
 def _new_mission(
-    body: dict[str, Any], body_hash: str, idempotency_key: str | None, tenant: str, actor: str | None
+    settings: Settings,
+    body: dict[str, Any],
+    body_hash: str,
+    idempotency_key: str | None,
+    tenant: str,
+    actor: str | None,
 ) -> Mission:
     now = utcnow()
     return Mission(
@@ -218,7 +224,8 @@ def _new_mission(
         request_hash=body_hash,
         created_at=now,
         # Optimistic: published right after commit; the publisher clears this if that fails.
-        dispatched_at=now,
+        # With fair scheduling it waits in its tenant's backlog until the dispatcher admits it.
+        dispatched_at=None if fair_policy.enabled(settings) else now,
         submitted_by=actor,
         options={k: body[k] for k in sorted(OPTION_NAMES) if body.get(k) is not None},
         would_have=[],

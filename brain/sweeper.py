@@ -19,6 +19,7 @@ from brain.lease import lease_alive
 from brain.outcomes import write_stashed
 from brain.publisher import publish_after_commit
 from brain.rails import default_chain, rollout
+from brain.scheduling import policy as fair_policy
 from brain.services import approvals, audit, execution
 from brain.services.missions import mark_dispatched
 from brain.state import LAST_SWEEP_KEY, get_broker_redis, get_redis
@@ -73,6 +74,8 @@ def _publish_all(settings: Settings, missions: list, reason: str) -> int:
 
 
 def _publish_undispatched(settings: Settings) -> int:
+    if fair_policy.enabled(settings):
+        return 0  # unpublished queued missions are the tenants' backlogs: the dispatcher admits them
     cutoff = utcnow() - dt.timedelta(seconds=PUBLISH_GRACE_S)
     with session_scope(settings.database_url) as session:
         missions = execution.undispatched(session, cutoff)

@@ -70,7 +70,12 @@ def declare(section_name: str, **declarations: Any) -> None:
 
 
 # Imported before settings are loaded or documented: the rails declare their own settings.
-DECLARING_MODULES = ("brain.rails.defaults", "brain.agents.provider_quota", "brain.tenancy.tenant_metrics")
+DECLARING_MODULES = (
+    "brain.rails.defaults",
+    "brain.agents.provider_quota",
+    "brain.tenancy.tenant_metrics",
+    "brain.scheduling.policy",
+)
 
 
 def all_specs() -> dict[str, Spec]:

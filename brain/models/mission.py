@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from brain.crypto import EncryptedJSON
@@ -26,6 +26,10 @@ STATUSES = (
     "over_budget",
 )
 FINAL_STATUSES = frozenset({"succeeded", "failed", "timed_out", "cancelled", "rejected", "expired", "over_budget"})
+
+
+IN_BACKLOG_SQL = "status = 'queued' AND dispatched_at IS NULL"
+ADMITTED_SQL = "status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NULL)"
 
 
 class Mission(Base):
@@ -71,4 +75,15 @@ class Mission(Base):
         Index("ix_missions_status_created", "status", "created_at", "id"),
         Index("ix_missions_status_dispatched", "status", "dispatched_at"),
         Index("uq_missions_tenant_idempotency_key", "tenant", "idempotency_key", unique=True),
+        # Fair scheduling (brain/scheduling/backlog.py): each tenant's backlog in serving order,
+        # and the few missions admitted and not finished.
+        Index(
+            "ix_missions_backlog",
+            "tenant",
+            "priority",
+            "created_at",
+            postgresql_where=text(IN_BACKLOG_SQL),
+            sqlite_where=text(IN_BACKLOG_SQL),
+        ),
+        Index("ix_missions_admitted", "tenant", postgresql_where=text(ADMITTED_SQL), sqlite_where=text(ADMITTED_SQL)),
     )

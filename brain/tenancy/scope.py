@@ -33,7 +33,9 @@ NOTHING = ""
 SETTING = "brain.tenant"
 
 # Every reason work may cross tenants; a new one is added here, where it can be reviewed.
-Purpose = Literal["sweep", "claim", "hard_time_limit", "metrics", "cli", "migrate", "startup", "tenant_admin"]
+Purpose = Literal[
+    "sweep", "claim", "hard_time_limit", "metrics", "cli", "migrate", "startup", "tenant_admin", "dispatch"
+]
 
 _scope: ContextVar[str | None] = ContextVar("brain_tenant_scope", default=None)
 _INFO_KEY = "brain.tenant"

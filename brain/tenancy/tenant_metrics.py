@@ -42,7 +42,7 @@ LABELS_KEY = "brain:metrics:tenant_labels"
 STATS_PREFIX = "brain:metrics:tenant:"
 OTHER = "other"
 
-# KEYS[1] labelled set; ARGV: tenant, max labels, status ('' = none), tokens, stats prefix.
+# KEYS[1] labelled set; ARGV: tenant, max labels, status ('' = none), tokens, stats prefix, deferral reason ('' = none).
 _COUNT = """
 local label = ARGV[1]
 if redis.call('SISMEMBER', KEYS[1], label) == 0 then
@@ -51,18 +51,29 @@ end
 local stats = ARGV[5] .. label
 if ARGV[3] ~= '' then redis.call('HINCRBY', stats, 'finished:' .. ARGV[3], 1) end
 if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', stats, 'tokens', ARGV[4]) end
+if ARGV[6] ~= '' then redis.call('HINCRBY', stats, 'deferred:' .. ARGV[6], 1) end
 return label
 """
 
 
-def count(settings: Settings, tenant: str, status: str | None = None, tokens: int = 0) -> None:
-    """Count a mission that finished with `status` and/or `tokens` used, under the tenant's label."""
-    if not status and tokens <= 0:
+def count(
+    settings: Settings, tenant: str, status: str | None = None, tokens: int = 0, deferred: str | None = None
+) -> None:
+    """Count a finished mission (`status`), `tokens` used or a `deferred` admission, under the tenant's label."""
+    if not status and tokens <= 0 and not deferred:
         return
     try:
         client = get_redis(settings)
         script(client, _COUNT)(
-            keys=[LABELS_KEY], args=[tenant, settings.metrics_tenant_labels, status or "", int(tokens), STATS_PREFIX]
+            keys=[LABELS_KEY],
+            args=[
+                tenant,
+                settings.metrics_tenant_labels,
+                status or "",
+                int(tokens),
+                STATS_PREFIX,
+                deferred or "",
+            ],
         )
     except redis.RedisError as exc:  # a metric must never fail a mission
         log.warning("per-tenant metrics not counted: %s", exc)
@@ -130,6 +141,11 @@ class TenantCollector(Collector):
             labels=["tenant", "status"],
         )
         tokens = CounterMetricFamily("brain_tenant_tokens", "LLM tokens used, per tenant", labels=["tenant"])
+        deferred = CounterMetricFamily(
+            "brain_tenant_admissions_deferred",
+            "Admission passes that left a tenant's ready missions waiting at one of its limits, by limit",
+            labels=["tenant", "limit"],
+        )
         labels = sorted(labelled | {OTHER})
         pipe = client.pipeline(transaction=False)
         for label in labels:
@@ -139,8 +155,10 @@ class TenantCollector(Collector):
             for field, value in sorted(stats.items()):
                 if field.startswith("finished:"):
                     done.add_metric([label, field.split(":", 1)[1]], value)
+                elif field.startswith("deferred:"):
+                    deferred.add_metric([label, field.split(":", 1)[1]], value)
             tokens.add_metric([label], stats.get("tokens", 0))
-        yield from (done, tokens)
+        yield from (done, tokens, deferred)
 
 
 def _aware(value: dt.datetime | str) -> dt.datetime:

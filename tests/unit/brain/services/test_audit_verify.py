@@ -107,6 +107,8 @@ def test_a_published_head_detects_a_rewritten_chain(database_url):
     with session_scope(database_url) as session:
         rows = session.execute(text("SELECT id FROM events ORDER BY id")).all()
     _tamper(database_url, "DELETE FROM events")
+    if database_url.startswith("postgres"):  # and the chain head, so the new chain starts from zero
+        _tamper(database_url, "UPDATE audit_chain_head SET hash = repeat('0', 64), event_id = NULL")
     _write(database_url, 3)
     assert _verify(database_url).ok
     with session_scope(database_url) as session:

@@ -6,28 +6,14 @@ import uuid
 
 from sqlalchemy import select
 
-from brain.db import session_scope, utcnow
+from brain.db import session_scope
 from brain.models import Event, Mission
 from brain.services import execution
+from tests.unit.missions import stored_mission
 
 
 def _queued(url: str, **values) -> uuid.UUID:
-    mid = uuid.uuid4()
-    with session_scope(url) as session:
-        session.add(
-            Mission(
-                id=mid,
-                name="t",
-                agent="echo",
-                payload={"msg": "hi"},
-                status="queued",
-                attempts=0,
-                options={"start_within_s": 60},
-                created_at=utcnow(),
-                **values,
-            )
-        )
-    return mid
+    return stored_mission(url, payload={"msg": "hi"}, options={"start_within_s": 60}, **values)
 
 
 def _events(url: str, mid: uuid.UUID) -> list[str]:

@@ -13,6 +13,7 @@ from brain.errors import Conflict, NotFound, TenantDeleted, TenantSuspended, Ten
 from brain.models import Event, Mission
 from brain.services import execution
 from brain.tenancy import status, tenants
+from tests.unit.missions import stored_mission
 
 
 def _settings(url: str):
@@ -22,22 +23,7 @@ def _settings(url: str):
 
 
 def _mission(url: str, tenant: str, status_: str = "queued", dispatched: bool = True) -> uuid.UUID:
-    mid = uuid.uuid4()
-    with session_scope(url) as session:
-        session.add(
-            Mission(
-                id=mid,
-                name="t",
-                agent="echo",
-                payload={},
-                status=status_,
-                tenant=tenant,
-                attempts=0,
-                created_at=utcnow(),
-                dispatched_at=utcnow() if dispatched else None,
-            )
-        )
-    return mid
+    return stored_mission(url, status=status_, tenant=tenant, dispatched_at=utcnow() if dispatched else None)
 
 
 def _tenant_events(url: str, tenant: str) -> list[tuple[str, str | None, dict]]:

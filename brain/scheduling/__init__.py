@@ -1,0 +1,1 @@
+"""Fair scheduling: which queued missions the broker gets next, weighted across tenants."""

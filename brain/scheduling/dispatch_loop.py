@@ -1,0 +1,72 @@
+"""The admission loop every worker node runs: the holder of a Redis leader lease admits, the rest stand by.
+
+A killed leader loses nothing: the backlog is in the database; another node takes the lease
+within its TTL and goes on from there (the round-robin credit starts afresh).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from brain.config import Settings
+from brain.leader import LeaderLease
+from brain.scheduling.dispatcher import Dispatcher
+from brain.state import get_redis
+
+log = logging.getLogger("brain.scheduling")
+
+DISPATCH_LEADER_KEY = "brain:dispatch:leader"
+WARN_EVERY_S = 10.0
+
+
+class DispatchLoop:
+    """A daemon thread in the worker's main process: renew or take the lease, run admission passes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lease = LeaderLease(get_redis(settings), DISPATCH_LEADER_KEY, settings.sweep_leader_ttl_s)
+        self.dispatcher = Dispatcher(settings)
+        self.leading = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="brain-dispatch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.leading:
+            try:
+                self.lease.release()
+            except Exception:  # noqa: BLE001 - Redis away at shutdown: the lease expires by itself
+                pass
+
+    def _run(self) -> None:
+        renew_every = self.settings.sweep_leader_ttl_s / 3
+        next_renew = 0.0
+        last_warning = 0.0
+        while not self._stop.is_set():
+            try:
+                now = time.monotonic()
+                if now >= next_renew:
+                    self._set_leading(self.lease.hold())
+                    next_renew = now + renew_every
+                if self.leading:
+                    self.dispatcher.admit_once()
+            except Exception as exc:  # noqa: BLE001 - Redis or the database away: try again next tick
+                if time.monotonic() - last_warning >= WARN_EVERY_S:
+                    last_warning = time.monotonic()
+                    log.warning("dispatch loop: %s: %s", type(exc).__name__, exc)
+            self._stop.wait(self.settings.fair_tick_s)
+
+    def _set_leading(self, leading: bool) -> None:
+        if leading != self.leading:
+            log.info("this node %s the dispatcher", "is now" if leading else "is no longer")
+            if leading:
+                self.dispatcher = Dispatcher(self.settings)  # credit of an earlier term is stale
+        self.leading = leading
