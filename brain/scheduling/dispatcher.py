@@ -43,12 +43,12 @@ class Dispatcher:
         """Admit what fits now; returns how many missions were published."""
         s = self.settings
         with system_scope("dispatch"), session_scope(s.database_url) as session:
-            waiting = backlog.tenants_waiting(session)
-            if not waiting:
-                return 0
-            admitted = backlog.admitted_per_tenant(session)
+            admitted = backlog.admitted_per_tenant(session)  # the few in flight: the cheaper question first
             room = self.slots() + s.fair_queue_margin - sum(admitted.values())
             if room <= 0:
+                return 0
+            waiting = backlog.tenants_waiting(session)
+            if not waiting:
                 return 0
             backlogs = {tenant: self._backlog(session, tenant, admitted.get(tenant, 0), room) for tenant in waiting}
             picked = self.drr.pick(backlogs, room)

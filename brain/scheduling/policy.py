@@ -21,10 +21,10 @@ declare(
         "BRAIN_FAIR_QUEUE_MARGIN",
         _int(1, 100_000),
         "Missions admitted beyond the free worker slots, so that no slot idles between admission passes",
-        16,
+        32,
     ),
     fair_tick_s=setting(
-        "BRAIN_FAIR_TICK_S", _float(0.005, 5.0), "Seconds between the dispatcher's admission passes", 0.05
+        "BRAIN_FAIR_TICK_S", _float(0.005, 5.0), "Seconds between the dispatcher's admission passes", 0.1
     ),
 )
 
