@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 from celery import bootsteps
 
 from brain.config import get_settings
+from brain.scheduling import dispatch_loop
 from brain.scheduling import policy as fair_policy
-from brain.scheduling.dispatch_loop import DispatchLoop
 from brain.sweep_leader import SweepLoop
 
 
@@ -20,19 +21,22 @@ class RecoveryLoop(bootsteps.StartStopStep):
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
         self.loop: SweepLoop | None = None
-        self.admission: DispatchLoop | None = None
+        self.admission: subprocess.Popen | None = None
 
     def start(self, worker: Any) -> None:
         settings = get_settings()
         self.loop = SweepLoop(settings)
         self.loop.start()
         if fair_policy.enabled(settings):
-            self.admission = DispatchLoop(settings)
-            self.admission.start()
+            self.admission = dispatch_loop.spawn()
 
     def stop(self, worker: Any) -> None:
         if self.admission is not None:
-            self.admission.stop()
+            self.admission.terminate()  # it releases the dispatch lease, so another node takes over at once
+            try:
+                self.admission.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.admission.kill()
             self.admission = None
         if self.loop is not None:
             self.loop.stop()

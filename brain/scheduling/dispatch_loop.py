@@ -1,12 +1,19 @@
 """The admission loop every worker node runs: the holder of a Redis leader lease admits, the rest stand by.
 
-A killed leader loses nothing: the backlog is in the database; another node takes the lease
-within its TTL and goes on from there (the round-robin credit starts afresh).
+It runs in a process of its own beside the node's Celery main process (started and stopped
+with it, and killed with it: PR_SET_PDEATHSIG), so admitting and publishing never hold the GIL
+the consumer loop needs. A killed leader loses nothing: the backlog is in the database;
+another node takes the lease within its TTL and goes on from there (the round-robin credit
+starts afresh).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -22,7 +29,7 @@ WARN_EVERY_S = 10.0
 
 
 class DispatchLoop:
-    """A daemon thread in the worker's main process: renew or take the lease, run admission passes."""
+    """Renew or take the lease, run admission passes, until stopped."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -70,3 +77,33 @@ class DispatchLoop:
             if leading:
                 self.dispatcher = Dispatcher(self.settings)  # credit of an earlier term is stale
         self.leading = leading
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the worker node's main process dies, however it dies."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def spawn() -> subprocess.Popen:
+    """Start this node's dispatch process (the worker bootstep calls it)."""
+    return subprocess.Popen([sys.executable, "-m", "brain.scheduling.dispatch_loop"], preexec_fn=_die_with_parent)
+
+
+def main() -> None:
+    from brain import logging as brain_logging
+    from brain.celery import app  # noqa: F401 - the Celery app admitted missions are published with
+    from brain.config import get_settings
+
+    settings = get_settings()
+    brain_logging.configure("dispatcher", settings.log_level, settings.log_format)
+    loop = DispatchLoop(settings)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    loop.start()
+    stopped.wait()
+    loop.stop()
+
+
+if __name__ == "__main__":
+    main()
