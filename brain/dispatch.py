@@ -30,12 +30,19 @@ PRIORITY_LEVELS = {"CRITICAL": 0, "HIGH": 3, "NORMAL": 6, "LOW": 9}
 
 
 def publish(
-    app: Celery, settings: Settings, mission: Mission, countdown: float | None = None, producer: Producer | None = None
+    app: Celery,
+    settings: Settings,
+    mission: Mission,
+    countdown: float | None = None,
+    producer: Producer | None = None,
+    declare: bool = True,
 ) -> None:
     """Send run_mission(id); raises if the broker is unreachable (the sweeper retries).
 
     The rails decide what else the message carries (the timeout rail: its time limits).
     With `producer` inside its batch(), the message goes out when the batch is flushed.
+    `declare=False` when an earlier message of the same batch declared the queue already
+    (declaring is a third of a publish's cost, and once per queue and batch is enough).
     """
     options = default_chain().message_options(settings, get_redis(settings), mission)
     app.send_task(
@@ -46,6 +53,7 @@ def publish(
         queue=mission_queue(mission.agent),
         priority=PRIORITY_LEVELS.get(mission.priority, 6),
         countdown=countdown or None,
+        **({} if declare else {"declare": []}),
         **options,
     )
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from brain import metrics
 from brain.db import session_scope, utcnow
-from brain.dispatch import publish
+from brain.dispatch import mission_queue, publish
 from brain.scheduling import backlog, policy
 from brain.services import execution
 
@@ -87,9 +87,19 @@ def _send(session: Session) -> None:
         # One pipeline to the broker for the whole transaction (a batch submission: one
         # round trip, not one per mission). A failed flush leaves delivery uncertain, so
         # every message goes to the sweeper; a message sent twice is claimed once.
+        declared: set[str] = set()
         with _app.producer_or_acquire() as producer, producer.batch():
             for item in pending:
-                publish(_app, item.settings, item.mission, countdown=item.countdown, producer=producer)
+                queue = mission_queue(item.mission.agent)
+                publish(
+                    _app,
+                    item.settings,
+                    item.mission,
+                    countdown=item.countdown,
+                    producer=producer,
+                    declare=queue not in declared,
+                )
+                declared.add(queue)
     except Exception as exc:  # noqa: BLE001 - the broker is away: the sweeper publishes them
         _leave_to_sweeper(pending, f"{type(exc).__name__}: {exc}")
         return
