@@ -3,7 +3,8 @@
 Tier 1 `global`: every /api request per client IP (a burst cap per window plus a sustained
 rate over ten windows). Tier 2 `endpoint`: per caller on costly endpoints (mission submission).
 Tier 3 `tenant` and `user`: every /api request of an authenticated tenant / user; with
-multi-tenancy, also the tenant's own `api_requests_per_s` (its plan's, or its override).
+multi-tenancy, also the tenant's own `api_requests_per_s` (its plan's, or its override), and
+on submissions its `submissions_per_hour` (a batch counts each of its missions).
 The client IP comes from X-Forwarded-For only when the peer is in BRAIN_TRUSTED_PROXIES.
 Counters live in the state Redis, so every API process shares them.
 """
@@ -37,6 +38,10 @@ ENDPOINT_LIMITS: dict[str, str] = {
     "missions.Missions:POST": "rate_limit_submit",
     "missions.MissionEnqueue:POST": "rate_limit_submit",
 }
+# Every endpoint that creates missions: what a tenant's submissions_per_hour counts.
+BATCH = "missions.MissionBatch:POST"
+SUBMISSIONS = frozenset({"missions.Missions:POST", "missions.MissionEnqueue:POST", BATCH})
+SUBMISSIONS_SCOPE = "tenant-submissions"
 
 
 @lru_cache(maxsize=32)
@@ -129,6 +134,10 @@ def applicable(rules: Rules) -> list[tuple[Rule, str]]:
         per_second = tenant_status.limit(app_settings(), identity.tenant, "api_requests_per_s")
         if per_second:  # multi-tenant: the tenant's own limit (plan or override), on top of the tiers
             found.append((_tenant_plan_rule(int(per_second)), f"tenant:{identity.tenant}"))
+        if f"{request.endpoint}:{request.method}" in SUBMISSIONS:
+            per_hour = tenant_status.limit(app_settings(), identity.tenant, "submissions_per_hour")
+            if per_hour:
+                found.append((_tenant_submissions_rule(int(per_hour)), f"tenant:{identity.tenant}"))
     return found
 
 
@@ -137,40 +146,61 @@ def _tenant_plan_rule(per_second: int) -> Rule:
     return Rule("tenant", "tenant-plan", per_second, 1, "too many requests from this tenant (its api_requests_per_s)")
 
 
+@lru_cache(maxsize=256)
+def _tenant_submissions_rule(per_hour: int) -> Rule:
+    return Rule(
+        "tenant",
+        SUBMISSIONS_SCOPE,
+        per_hour,
+        3600,
+        "too many missions submitted by this tenant (its submissions_per_hour)",
+    )
+
+
+def submission_costs() -> dict[str, int]:
+    """A batch counts each of its missions against submissions_per_hour (its body is parsed once, cached)."""
+    if f"{request.endpoint}:{request.method}" != BATCH:
+        return {}
+    body = request.get_json(silent=True)
+    items = body.get("missions") if isinstance(body, dict) else None
+    return {SUBMISSIONS_SCOPE: max(1, len(items))} if isinstance(items, list) else {}
+
+
 # A sliding-window counter per rule: the estimate is this window's count plus the previous
 # window's, weighted by how much of it still overlaps the sliding window. All rules are
 # checked first and counted only if none is exceeded, so a refused request costs nothing.
-# KEYS: one base key per rule. ARGV: amount, window_ms per rule.
+# A request costs 1 against most rules; a batch submission costs its missions against the
+# tenant's submissions_per_hour. KEYS: one base key per rule. ARGV: amount, window_ms, cost per rule.
 # Returns {breached rule (0 = none), index of the rule with least room, remaining, reset_ms, retry_ms}.
 _HIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local current, least, least_room, least_reset = {}, 1, nil, 0
 for i = 1, #KEYS do
-  local amount, win = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local amount, win, cost = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
   local w = math.floor(now / win)
   local elapsed = now - w * win
   local cur = tonumber(redis.call('GET', KEYS[i] .. ':' .. w) or '0')
   local prev = tonumber(redis.call('GET', KEYS[i] .. ':' .. (w - 1)) or '0')
   local weight = prev * (win - elapsed) / win
-  if cur + weight + 1 > amount then
+  if cur + weight + cost > amount then
     local retry
-    if cur + 1 <= amount and prev > 0 then
-      retry = win * (1 - (amount - 1 - cur) / prev) - elapsed
+    if cur + cost <= amount and prev > 0 then
+      retry = win * (1 - (amount - cost - cur) / prev) - elapsed
     else
-      retry = (win - elapsed) + win * (1 - (amount - 1) / math.max(cur, 1))
+      retry = (win - elapsed) + win * (1 - (amount - cost) / math.max(cur, 1))
     end
     return {i, i, 0, win - elapsed, math.max(math.ceil(retry), 1)}
   end
   current[i] = KEYS[i] .. ':' .. w
-  local room = math.floor(amount - cur - weight - 1)
+  local room = math.floor(amount - cur - weight - cost)
   if least_room == nil or room < least_room then
     least, least_room, least_reset = i, room, win - elapsed
   end
 end
 for i = 1, #KEYS do
-  redis.call('INCR', current[i])
-  redis.call('PEXPIRE', current[i], 2 * tonumber(ARGV[2 * i]))
+  redis.call('INCRBY', current[i], ARGV[3 * i])
+  redis.call('PEXPIRE', current[i], 2 * tonumber(ARGV[3 * i - 1]))
 end
 return {0, least, least_room, least_reset, 0}
 """
@@ -186,12 +216,17 @@ class Verdict:
     retry_after: int  # seconds; only for a breach
 
 
-def hit(client: redis.Redis, found: list[tuple[Rule, str]]) -> Verdict:
-    """Check and count one request against every rule in `found`, atomically."""
+def hit(client: redis.Redis, found: list[tuple[Rule, str]], costs: dict[str, int] | None = None) -> Verdict:
+    """Check and count one request against every rule in `found`, atomically (`costs`: by rule scope, else 1)."""
     # The limit is part of the key (as in Flask-Limiter): APIs configured with different limits
     # on one Redis, or a changed setting, never share a counter.
     keys = [f"{KEY_PREFIX}{rule.scope}:{rule.amount}/{rule.window_s}:{key}" for rule, key in found]
-    args = [n for rule, _ in found for n in (rule.amount, rule.window_s * 1000)]
+    # A cost above the whole limit counts as the whole limit: it must be admissible once the window is empty.
+    args = [
+        n
+        for rule, _ in found
+        for n in (rule.amount, rule.window_s * 1000, min((costs or {}).get(rule.scope, 1), rule.amount))
+    ]
     breached, least, remaining, reset_ms, retry_ms = script(client, _HIT)(keys=keys, args=args)
     rule = found[least - 1][0]
     return Verdict(
@@ -208,7 +243,8 @@ def _limit():
         return None
     settings = app_settings()
     try:
-        verdict = hit(get_redis(settings), applicable(current_app.extensions["brain_rate_rules"]))
+        found = applicable(current_app.extensions["brain_rate_rules"])
+        verdict = hit(get_redis(settings), found, submission_costs())
     except redis.RedisError as exc:
         # A Redis outage must not turn every request into an error: log it and let the request in.
         log.warning("rate limits not checked, Redis is unavailable: %s", exc)

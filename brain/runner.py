@@ -123,6 +123,7 @@ def _execute_claimed(settings: Settings, mission: Mission, soft_limit_s: float) 
         deadline=time.monotonic() + soft_limit_s,
         is_cancelled=lambda: _cancel_requested(client, mission_id),
         log=logging.getLogger(f"brain.agent.{mission.agent}"),
+        tenant=mission.tenant,
     )
     leases = _lease_keeper(settings)
     leases.acquire(mission_id)

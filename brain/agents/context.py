@@ -31,6 +31,7 @@ class RunContext:
     deadline: float  # time.monotonic() value after which the soft limit fires
     is_cancelled: Callable[[], bool]
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("brain.agent"))
+    tenant: str = "default"  # whose limits (llm_tokens_per_minute) the agent's calls count against
     usage: Usage = field(default_factory=Usage)
     # Set by the budget rail: checks a charge against every limit, raises OverBudget.
     on_charge: Callable[[int, float], None] | None = None

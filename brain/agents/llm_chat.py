@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import closing
 from typing import Any
 
@@ -63,10 +64,14 @@ class LLMChatAgent(Agent):
                 body[key] = payload[key]
         _cap_completion(ctx, body)
         quota = provider_quota.Quota.of(settings, body["model"])
+        own = provider_quota.Quota.of_tenant(settings, ctx.tenant)
         estimate = _estimated_tokens(messages, body.get("max_tokens"))
         for throttles in range(1, MAX_THROTTLED_CALLS + 1):
             try:
-                with provider_quota.metered(ctx, settings, quota, estimate):
+                with contextlib.ExitStack() as quotas:
+                    if own is not None:  # the tenant's own tokens per minute first, then the provider's
+                        quotas.enter_context(provider_quota.metered(ctx, settings, own, estimate))
+                    quotas.enter_context(provider_quota.metered(ctx, settings, quota, estimate))
                     return _complete(ctx, settings, body, bool(payload.get("stream")))
             except llm_http.ProviderThrottled as exc:
                 if exc.retry_after_s is None or throttles == MAX_THROTTLED_CALLS:

@@ -30,6 +30,8 @@ from brain.config.settings import declare, setting
 from brain.errors import ConfigError, RetryableAgentError
 from brain.rails.base import Defer
 from brain.state import get_redis, script
+from brain.tenancy import status as tenant_status
+from brain.tenancy import tenant_metrics
 
 QUOTA_FIELDS = {"rpm": int, "tpm": int, "window_s": float}
 
@@ -161,6 +163,7 @@ class Quota:
     rpm: int
     tpm: int
     window_s: float
+    tenant: str | None = None  # a tenant's own llm_tokens_per_minute, not a provider's quota
 
     @classmethod
     def of(cls, settings: Settings, model: str) -> Quota:
@@ -168,6 +171,19 @@ class Quota:
         spec: dict[str, Any] = table.get(model) or table.get("*") or {}
         provider = urlsplit(settings.llm_base_url).netloc or settings.llm_base_url
         return cls(provider, model, int(spec.get("rpm", 0)), int(spec.get("tpm", 0)), float(spec.get("window_s", 60)))
+
+    @classmethod
+    def of_tenant(cls, settings: Settings, tenant: str) -> Quota | None:
+        """The tenant's llm_tokens_per_minute across every model (multi-tenant, when it has one)."""
+        tpm = tenant_status.limit(settings, tenant, "llm_tokens_per_minute")
+        if not tpm:
+            return None
+        # "tenant" as the model: the metrics' label stays one value whatever the number of tenants.
+        return cls(f"tenant:{tenant}", "tenant", 0, int(tpm), 60.0, tenant=tenant)
+
+    @property
+    def what(self) -> str:
+        return "the tenant's llm_tokens_per_minute" if self.tenant else f"provider quota of {self.model}"
 
     @property
     def limited(self) -> bool:
@@ -213,7 +229,7 @@ def acquire(ctx: RunContext, settings: Settings, quota: Quota, tokens: int) -> s
             wait = take(client, quota, tokens, call_id) / 1000
         except redis.RedisError as exc:
             if quota.limited:
-                raise RetryableAgentError(f"provider quota of {quota.model} cannot be checked: {exc}") from None
+                raise RetryableAgentError(f"{quota.what} cannot be checked: {exc}") from None
             return call_id  # nothing to enforce but a back-off nobody can read now
         waited = time.monotonic() - started
         if wait <= 0:
@@ -225,7 +241,9 @@ def acquire(ctx: RunContext, settings: Settings, quota: Quota, tokens: int) -> s
             wait += random.uniform(0, min(wait, 1.0))
             QUOTA_WAIT.labels(quota.model, "deferred").observe(waited + wait)
             until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
-            raise Defer(until, f"provider quota of {quota.model} spent")
+            if quota.tenant:
+                tenant_metrics.count(settings, quota.tenant, deferred="llm_tokens_per_minute")
+            raise Defer(until, f"{quota.what} spent")
         ctx.sleep(wait)  # raises MissionCancelled if the mission is cancelled meanwhile
 
 

@@ -142,8 +142,9 @@ class TenantCollector(Collector):
         )
         tokens = CounterMetricFamily("brain_tenant_tokens", "LLM tokens used, per tenant", labels=["tenant"])
         deferred = CounterMetricFamily(
-            "brain_tenant_admissions_deferred",
-            "Admission passes that left a tenant's ready missions waiting at one of its limits, by limit",
+            "brain_tenant_deferrals",
+            "Times a tenant's missions were held back by one of its limits: admission passes at running_max, "
+            "LLM calls deferred at llm_tokens_per_minute",
             labels=["tenant", "limit"],
         )
         labels = sorted(labelled | {OTHER})

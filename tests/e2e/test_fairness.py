@@ -122,7 +122,7 @@ def test_running_max_holds_across_worker_nodes_and_is_counted(fair_stack):
         (
             row
             for row in metrics.splitlines()
-            if row.startswith("brain_tenant_admissions_deferred_total") and 'tenant="capped"' in row
+            if row.startswith("brain_tenant_deferrals_total") and 'tenant="capped"' in row
         ),
         "",
     )

@@ -91,3 +91,60 @@ def test_a_provider_429_backs_the_model_off_on_every_node(quota_stack, provider)
 
 def _worker_metrics(node) -> str:
     return requests.get(f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=10).text
+
+
+@pytest.fixture
+def tenant_quota_stack(request, provider):
+    stack = make_stack(
+        "standard",
+        request,
+        "tenant_tpm",
+        BRAIN_MULTI_TENANCY="true",
+        BRAIN_GOVERNANCE="false",
+        BRAIN_LLM_BASE_URL=provider.url,
+        BRAIN_LLM_MODEL="tiny",
+        BRAIN_LLM_QUOTA_MAX_WAIT_S="0.5",
+    )
+    stack.start_api()
+    stack.nodes = [stack.start_worker(concurrency=4, pool="gevent", queues="missions.io") for _ in range(2)]
+    yield stack
+    stack.stop()
+
+
+def test_a_tenants_llm_tokens_per_minute_defers_its_missions_and_no_one_elses(tenant_quota_stack, provider):
+    stack = tenant_quota_stack
+    made = stack.request(
+        "POST",
+        "/api/tenants",
+        json={"id": "tpm", "name": "T", "plan": "standard", "limits": {"llm_tokens_per_minute": 30}},
+    )
+    assert made.status_code == 201, made.text
+    limited = stack.token(sub="l", tenant="tpm", roles=("operator",))
+    neighbour = stack.token(sub="n", tenant="tpm-neighbour", roles=("operator",))
+    # Each call takes its 10 max_tokens up front (and settles at the 12 it used): 3 fit in the minute.
+    body = {"name": "q", "agent": "llm.chat", "payload": {"prompt": "q", "max_tokens": 10}}
+    ids = []
+    for _ in range(6):
+        resp = stack.request("POST", "/api/missions", token=limited, json=body)
+        assert resp.status_code == 202, resp.text
+        ids.append(resp.json()["id"])
+
+    def deferred() -> list[dict]:
+        return [e for m in ids for e in stack.events(m) if e["type"] == "mission.deferred"]
+
+    wait_for(lambda: len(deferred()) >= 3, 60, 0.2, what="the tenant's missions over its tokens per minute deferred")
+    assert all(e["data"]["reason"] == "the tenant's llm_tokens_per_minute spent" for e in deferred())
+    assert len(provider.stats()["arrivals"]) == 3  # nothing past the tenant's minute reached the provider
+    statuses = [stack.request("GET", f"/api/missions/{m}", token=limited).json() for m in ids]
+    waiting = [m for m in statuses if m["status"] == "queued"]
+    assert len(waiting) == 3 and all(m["deferred_until"] for m in waiting), statuses
+
+    other = stack.request("POST", "/api/missions", token=neighbour, json=body).json()["id"]
+    wait_for(
+        lambda: stack.request("GET", f"/api/missions/{other}", token=neighbour).json()["status"] == "succeeded",
+        60,
+        0.2,
+        what="the neighbour's mission",
+    )
+    metrics = requests.get(f"{stack.api_url}/metrics", timeout=10).text
+    assert 'brain_tenant_deferrals_total{limit="llm_tokens_per_minute",tenant="tpm"}' in metrics

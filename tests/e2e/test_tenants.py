@@ -275,5 +275,27 @@ def test_a_tenants_own_limits_are_enforced_its_budget_and_request_rate(request):
         assert (day["scope"], day["limit"]["tokens"], day["spent"]["tokens"]) == (f"tenant:{tid}", 30, 30)
         month = next(b for b in budget if b["period"] == "month")
         assert month["limit"]["tokens"] == 1_000_000  # the free plan's, no override
+
+        # submissions_per_hour: a batch counts each of its missions; other calls count nothing.
+        sid = _slug("subs")
+        made = stack.request(
+            "POST", "/api/tenants", json={"id": sid, "name": "S", "plan": "free", "limits": {"submissions_per_hour": 5}}
+        )
+        assert made.status_code == 201, made.text
+        submitter = stack.token(sub="s", tenant=sid, roles=("operator",))
+        three = {"missions": [{"name": f"b{i}", "agent": "echo"} for i in range(3)]}
+        first = stack.request("POST", "/api/missions/batch", token=submitter, json=three)
+        assert first.status_code == 200 and first.json()["accepted"] == 3, first.text
+        again = stack.request("POST", "/api/missions/batch", token=submitter, json=three)
+        assert again.status_code == 429, again.text  # 3 more would make 6 in the hour
+        assert "submissions_per_hour" in again.json()["message"] and int(again.headers["Retry-After"]) >= 1
+        one = {"name": "one", "agent": "echo"}
+        assert stack.request("POST", "/api/missions", token=submitter, json=one).status_code == 202
+        assert stack.request("POST", "/api/missions", token=submitter, json=one).status_code == 202
+        time.sleep(1.1)
+        assert stack.request("POST", "/api/missions", token=submitter, json=one).status_code == 429
+        assert stack.request("GET", "/api/missions", token=submitter).status_code == 200
+        listed = stack.request("GET", "/api/missions?limit=50", token=submitter).json()["items"]
+        assert len(listed) == 5  # what was refused stored nothing
     finally:
         stack.stop()

@@ -43,6 +43,21 @@ def test_a_refused_request_counts_against_no_rule(client):
     assert hit(client, [(loose, "t")]).remaining == 3
 
 
+def test_a_costly_request_counts_its_cost_and_is_refused_when_it_does_not_fit(client):
+    per_hour, plain = _rule(10, tier="tenant"), _rule(100)
+    batch = {per_hour.scope: 7}
+    first = hit(client, [(per_hour, "t"), (plain, "u")], batch)
+    assert first.breached is None and first.remaining == 3  # 7 of 10 taken by one request
+    second = hit(client, [(per_hour, "t"), (plain, "u")], batch)
+    assert second.breached is per_hour and second.retry_after >= 1  # 7 more do not fit
+    assert hit(client, [(per_hour, "t")]).breached is None  # a single one still does (8 of 10)
+    assert hit(client, [(plain, "u")]).remaining == 98  # the plain rule counted 1 per admitted request
+    # More than the whole limit counts as the whole limit, admissible in an empty window only.
+    fresh = _rule(5, tier="tenant")
+    assert hit(client, [(fresh, "t")], {fresh.scope: 50}).breached is None
+    assert hit(client, [(fresh, "t")]).breached is fresh
+
+
 def test_headers_describe_the_rule_with_least_room(client):
     wide, narrow = _rule(100, tier="global"), _rule(2, tier="endpoint")
     verdict = hit(client, [(wide, "ip"), (narrow, "caller")])
