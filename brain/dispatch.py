@@ -8,6 +8,7 @@ import redis
 
 from brain.agents import get_agent
 from brain.config import Settings
+from brain.logging import REQUEST_ID_HEADER
 from brain.rails import default_chain
 from brain.state import get_redis
 
@@ -54,6 +55,8 @@ def publish(
         priority=PRIORITY_LEVELS.get(mission.priority, 6),
         countdown=countdown or None,
         **({} if declare else {"declare": []}),
+        # The submitter's request id, for a publish outside that request (the fair dispatcher's).
+        **({"headers": {REQUEST_ID_HEADER: mission.request_id}} if getattr(mission, "request_id", None) else {}),
         **options,
     )
 

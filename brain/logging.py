@@ -11,6 +11,8 @@ from structlog.contextvars import bind_contextvars, clear_contextvars, get_conte
 
 # Context every line carries when known; bound per request (API) or per task (worker).
 CONTEXT_KEYS = ("request_id", "mission_id", "tenant", "agent")
+# The Celery message header that carries the submitting request's id to the worker.
+REQUEST_ID_HEADER = "brain_request_id"
 _HANDLER_NAME = "brain-structlog"
 
 

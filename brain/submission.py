@@ -21,6 +21,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from brain import logging as brain_logging
 from brain import metrics
 from brain.agents import PayloadInvalid, get_agent
 from brain.config import Settings
@@ -227,6 +228,7 @@ def _new_mission(
         # With fair scheduling it waits in its tenant's backlog until the dispatcher admits it.
         dispatched_at=None if fair_policy.enabled(settings) else now,
         submitted_by=actor,
+        request_id=brain_logging.current("request_id"),
         options={k: body[k] for k in sorted(OPTION_NAMES) if body.get(k) is not None},
         would_have=[],
     )

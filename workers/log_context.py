@@ -8,8 +8,7 @@ from celery import signals
 
 from brain import logging as brain_logging
 from brain.config import get_settings
-
-REQUEST_ID_HEADER = "brain_request_id"
+from brain.logging import REQUEST_ID_HEADER
 
 
 @signals.setup_logging.connect

@@ -57,6 +57,9 @@ class Mission(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     worker: Mapped[str | None] = mapped_column(String(255))
     submitted_by: Mapped[str | None] = mapped_column(String(255))
+    # The submitting request's X-Request-ID: its message carries it to the worker's log lines,
+    # also when the fair dispatcher publishes the mission long after the request ended.
+    request_id: Mapped[str | None] = mapped_column(String(128))
     risk_tier: Mapped[str] = mapped_column(String(20), default="STANDARD")
     # Rail options the submitter set (budget, start_within_s, max_retries, ...).
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

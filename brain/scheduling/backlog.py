@@ -47,6 +47,7 @@ CANDIDATE_COLUMNS = (
     Mission.timeout_s,
     Mission.options,
     Mission.created_at,
+    Mission.request_id,
 )
 
 

@@ -84,5 +84,6 @@ def _mission(row) -> Mission:
         timeout_s=row.timeout_s,
         options=row.options or {},
         created_at=row.created_at,
+        request_id=row.request_id,
         status="queued",
     )

@@ -1,4 +1,4 @@
-"""fair scheduling: partial indexes on the tenants' backlogs and on admitted missions
+"""fair scheduling: partial indexes on the tenants' backlogs and on admitted missions; missions.request_id
 
 Revision ID: 0007
 Revises: 0006
@@ -21,6 +21,8 @@ ADMITTED = "status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NU
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("missions") as batch:
+        batch.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
     op.create_index(
         "ix_missions_backlog",
         "missions",
@@ -40,3 +42,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_missions_admitted", table_name="missions")
     op.drop_index("ix_missions_backlog", table_name="missions")
+    with op.batch_alter_table("missions") as batch:
+        batch.drop_column("request_id")
