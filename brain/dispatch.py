@@ -50,6 +50,8 @@ def publish(
         RUN_MISSION,
         producer=producer,
         args=[str(mission.id)],
+        # The claim runs in this tenant's scope: a worker's connection keeps one scope per tenant.
+        kwargs={"tenant": mission.tenant},
         task_id=str(mission.id),
         queue=mission_queue(mission.agent),
         priority=PRIORITY_LEVELS.get(mission.priority, 6),

@@ -90,14 +90,19 @@ def run_agent(mission: Mission, ctx: RunContext) -> Outcome:
         return Outcome.of(AgentFailed.from_exception(exc))
 
 
-def execute(settings: Settings, mission_id: str, worker: str, soft_limit_s: float) -> Outcome | None:
+def execute(
+    settings: Settings, mission_id: str, worker: str, soft_limit_s: float, tenant: str | None = None
+) -> Outcome | None:
     """Run mission `mission_id` unless it is no longer queued (then do nothing).
+
+    `tenant`, which the message names, scopes the claim to that tenant's rows; a message
+    without it (published by an older version) is claimed in the system scope.
 
     Raises DependencyUnavailable when the database cannot take the claim: nothing ran.
     """
     try:
-        # The message names a mission, not its tenant: the claim finds it across tenants.
-        with system_scope("claim"), session_scope(settings.database_url) as session:
+        claim_scope = tenant_scope(tenant) if tenant else system_scope("claim")
+        with claim_scope, session_scope(settings.database_url) as session:
             mission = execution.claim(session, uuid.UUID(mission_id), worker)
             held = mission is None and execution.hold(session, uuid.UUID(mission_id), worker)
     except UNAVAILABLE as exc:
