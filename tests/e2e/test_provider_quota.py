@@ -134,10 +134,12 @@ def test_a_tenants_llm_tokens_per_minute_defers_its_missions_and_no_one_elses(te
 
     wait_for(lambda: len(deferred()) >= 3, 60, 0.2, what="the tenant's missions over its tokens per minute deferred")
     assert all(e["data"]["reason"] == "the tenant's llm_tokens_per_minute spent" for e in deferred())
-    assert len(provider.stats()["arrivals"]) == 3  # nothing past the tenant's minute reached the provider
+    # 3 fit if all took before any settled, 2 if the first settled at 12 first: nothing past the minute.
+    arrived = len(provider.stats()["arrivals"])
+    assert 2 <= arrived <= 3
     statuses = [stack.request("GET", f"/api/missions/{m}", token=limited).json() for m in ids]
     waiting = [m for m in statuses if m["status"] == "queued"]
-    assert len(waiting) == 3 and all(m["deferred_until"] for m in waiting), statuses
+    assert len(waiting) == 6 - arrived and all(m["deferred_until"] for m in waiting), statuses
 
     other = stack.request("POST", "/api/missions", token=neighbour, json=body).json()["id"]
     wait_for(
