@@ -29,47 +29,39 @@ WARN_EVERY_S = 10.0
 
 
 class DispatchLoop:
-    """Renew or take the lease, run admission passes, until stopped."""
+    """Renew or take the lease and run admission passes, in the foreground of its own process."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lease = LeaderLease(get_redis(settings), DISPATCH_LEADER_KEY, settings.sweep_leader_ttl_s)
         self.dispatcher = Dispatcher(settings)
         self.leading = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="brain-dispatch", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self.leading:
-            try:
-                self.lease.release()
-            except Exception:  # noqa: BLE001 - Redis away at shutdown: the lease expires by itself
-                pass
-
-    def _run(self) -> None:
+    def run(self, stopped: threading.Event) -> None:
+        """Until `stopped` is set; then hand the lease over at once, so another node takes over."""
         renew_every = self.settings.sweep_leader_ttl_s / 3
         next_renew = 0.0
         last_warning = 0.0
-        while not self._stop.is_set():
-            try:
-                now = time.monotonic()
-                if now >= next_renew:
-                    self._set_leading(self.lease.hold())
-                    next_renew = now + renew_every
-                if self.leading:
-                    self.dispatcher.admit_once()
-            except Exception as exc:  # noqa: BLE001 - Redis or the database away: try again next tick
-                if time.monotonic() - last_warning >= WARN_EVERY_S:
-                    last_warning = time.monotonic()
-                    log.warning("dispatch loop: %s: %s", type(exc).__name__, exc)
-            self._stop.wait(self.settings.fair_tick_s)
+        try:
+            while not stopped.is_set():
+                try:
+                    now = time.monotonic()
+                    if now >= next_renew:
+                        self._set_leading(self.lease.hold())
+                        next_renew = now + renew_every
+                    if self.leading:
+                        self.dispatcher.admit_once()
+                except Exception as exc:  # noqa: BLE001 - Redis or the database away: try again next tick
+                    if time.monotonic() - last_warning >= WARN_EVERY_S:
+                        last_warning = time.monotonic()
+                        log.warning("dispatch loop: %s: %s", type(exc).__name__, exc)
+                stopped.wait(self.settings.fair_tick_s)
+        finally:
+            if self.leading:
+                try:
+                    self.lease.release()
+                except Exception:  # noqa: BLE001 - Redis away at shutdown: the lease expires by itself
+                    pass
 
     def _set_leading(self, leading: bool) -> None:
         if leading != self.leading:
@@ -96,13 +88,10 @@ def main() -> None:
 
     settings = get_settings()
     brain_logging.configure("dispatcher", settings.log_level, settings.log_format)
-    loop = DispatchLoop(settings)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    loop.start()
-    stopped.wait()
-    loop.stop()
+    DispatchLoop(settings).run(stopped)
 
 
 if __name__ == "__main__":
