@@ -36,6 +36,7 @@ MODULES = {
     "neurorail": "neurorail",
     "budgets": "neurorail",
     "tenants": None,
+    "pipelines": None,
 }
 
 

@@ -52,6 +52,15 @@ class InvalidMission(BrainError):
         self.location = location
 
 
+class InvalidPipeline(BrainError):
+    """A pipeline definition (or a run's inputs) failed validation; `details["problems"]` lists every one."""
+
+    error = "invalid_pipeline"
+
+    def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
+        super().__init__(message, problems=problems)
+
+
 class PolicyDenied(BrainError):
     error = "policy_denied"
 

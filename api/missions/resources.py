@@ -20,13 +20,14 @@ from api.missions.schemas import (
     MissionPageSchema,
     MissionSchema,
 )
-from brain import __version__, metrics, submission
+from brain import __version__, submission
 from brain.agents import registered_agents
 from brain.db import read_scope, session_scope
 from brain.dispatch import queue_depths
 from brain.models import Mission
+from brain.services import cancel_signal
 from brain.services import missions as service
-from brain.state import WORKER_KEY_PATTERN, cancel_key, get_redis
+from brain.state import WORKER_KEY_PATTERN, get_redis
 
 blp = Blueprint("missions", __name__, url_prefix="/api/missions", description="Missions: submit, read, list, cancel")
 
@@ -145,9 +146,6 @@ class MissionCancel(MethodView):
             mission, was_running = service.cancel_mission(
                 session, mission_id, tenant=current_tenant(), actor=current_actor()
             )
-        metrics.MISSIONS_FINISHED.labels(mission.agent, "cancelled").inc()
-        get_redis(settings).set(cancel_key(str(mission_id)), 1, ex=7 * 86400)
-        if was_running:
-            celery_app = current_app.extensions["brain_celery"]
-            celery_app.control.revoke(str(mission_id), terminate=True, signal="SIGTERM")
+        celery_app = current_app.extensions["brain_celery"]
+        cancel_signal.signal(settings, celery_app, str(mission_id), mission.agent, was_running)
         return mission

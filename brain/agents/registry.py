@@ -17,7 +17,7 @@ _loaded: set[str] = set()
 _lock = ForkSafeLock()
 
 ENTRY_POINT_GROUP = "brain.agents"
-BUILTIN_MODULES = ("brain.agents.echo", "brain.agents.sleep", "brain.agents.llm_chat")
+BUILTIN_MODULES = ("brain.agents.echo", "brain.agents.sleep", "brain.agents.check", "brain.agents.llm_chat")
 
 
 def register(cls: type[Agent]) -> type[Agent]:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from brain.cli import audit, db, keys, missions, policies, profile, serve, settings, tenants, token
+from brain.cli import audit, db, keys, missions, pipelines, policies, profile, serve, settings, tenants, token
 from brain.errors import BrainError
 from brain.tenancy.scope import system_scope
 
@@ -27,6 +27,7 @@ cli.add_command(audit.audit)
 cli.add_command(token.token)
 cli.add_command(keys.keys)
 cli.add_command(tenants.tenants)
+cli.add_command(pipelines.pipelines)
 for command in serve.COMMANDS:
     cli.add_command(command)
 

@@ -50,17 +50,26 @@ url_option = click.option("--url", envvar="BRAIN_API_URL", help="API base URL (d
 TOKEN_META = "brain.api_token"
 
 
-@click.group()
-@click.option(
+def _keep_token(ctx: click.Context, _param: click.Parameter, token: str | None) -> str | None:
+    ctx.meta[TOKEN_META] = token
+    return token
+
+
+# The option every API client group takes: the token goes where `_call` finds it.
+token_option = click.option(
     "--token",
     envvar="BRAIN_API_TOKEN",
     default=None,
+    expose_value=False,
+    callback=_keep_token,
     help="Bearer token (`brain token issue`); default $BRAIN_API_TOKEN.",
 )
-@click.pass_context
-def missions(ctx: click.Context, token: str | None) -> None:
+
+
+@click.group()
+@token_option
+def missions() -> None:
     """Submit and inspect missions over HTTP."""
-    ctx.meta[TOKEN_META] = token
 
 
 @missions.command()

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from brain.agents.base import RISK_TIERS
+from brain.lined_yaml import LinedYAML, yaml_error
 from brain.models.mission import PRIORITIES
 
 EFFECTS = ("allow", "require_approval", "deny")
@@ -93,38 +94,6 @@ class PolicyFile:
     tenant_plans: dict[str, str]
 
 
-class _Doc:
-    """Plain data built from a YAML node tree, remembering the line of every path."""
-
-    def __init__(self, text: str) -> None:
-        self.lines: dict[tuple, int] = {}
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            self.data = None if node is None else self._build(loader, node, ())
-        finally:
-            loader.dispose()
-
-    def _build(self, loader: yaml.SafeLoader, node: yaml.Node, path: tuple) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = loader.construct_object(key_node, deep=True)
-                if key in out:
-                    raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
-                out[key] = self._build(loader, value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._build(loader, item, (*path, i)) for i, item in enumerate(node.value)]
-        return loader.construct_object(node, deep=True)
-
-    def line(self, *path: Any) -> int | None:
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -136,7 +105,7 @@ def _is_number(value: Any) -> bool:
 class _Validator:
     """Checks one parsed file and collects every problem instead of stopping at the first."""
 
-    def __init__(self, name: str, doc: _Doc) -> None:
+    def __init__(self, name: str, doc: LinedYAML) -> None:
         self.name, self.doc = name, doc
         self.problems: list[Problem] = []
 
@@ -299,11 +268,10 @@ class _Validator:
 def parse_file(name: str, text: str, sha: str) -> tuple[PolicyFile | None, list[Problem]]:
     """Validate one file's text; (file, []) or (None, problems)."""
     try:
-        doc = _Doc(text)
+        doc = LinedYAML(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        message = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(name, f"invalid YAML: {message}", line=mark.line + 1 if mark else None)]
+        message, line = yaml_error(exc)
+        return None, [Problem(name, message, line=line)]
     validator = _Validator(name, doc)
     parsed = validator.file(sha)
     return (None, validator.problems) if validator.problems else (parsed, [])

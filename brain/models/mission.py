@@ -69,6 +69,8 @@ class Mission(Base):
     would_have: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The governor's decision: decision_id, effect, rule_id, policy_version, obligations.
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The pipeline node this mission runs (brain/pipelines/): its final state advances that run.
+    pipeline_node_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     __table_args__ = (
         # Every API listing is scoped to one tenant: the tenant leads the keyset indexes.

@@ -48,6 +48,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/api/tenants/{tenant_id}"): "platform",
     ("POST", "/api/tenants/{tenant_id}/suspend"): "platform",
     ("POST", "/api/tenants/{tenant_id}/resume"): "platform",
+    ("GET", "/api/pipelines"): "own",
+    ("GET", "/api/pipelines/{pipeline_name}"): "own",
+    ("GET", "/api/pipelines/{pipeline_name}/versions"): "own",
+    ("GET", "/api/pipelines/{pipeline_name}/versions/{version}"): "own",
+    ("POST", "/api/pipelines/{pipeline_name}/rollback"): "own",
+    # Names are per tenant: A applying under B's name makes A's own pipeline (B's is untouched, below).
+    ("PUT", "/api/pipelines/{pipeline_name}"): "own",
     ("GET", "/health/live"): "public",
     ("GET", "/health/ready"): "public",
 }
@@ -85,6 +92,10 @@ def two_tenants(stack):
         assert held.json()["status"] == "awaiting_approval"
         page = stack.request("GET", "/api/approvals", token=b_admin, params={"status": "pending", "limit": 200}).json()
         approval = next(x for x in page["items"] if x["mission_id"] == held.json()["id"])
+    b_pipeline = f"bp{uuid.uuid4().hex[:8]}"
+    source = f"name: {b_pipeline}\ndescription: b-pipeline-secret\nnodes:\n  - {{id: n, type: mission, agent: echo}}\n"
+    applied = stack.request("PUT", f"/api/pipelines/{b_pipeline}", token=b_admin, json={"source": source})
+    assert applied.status_code == 201, applied.text
     b_events = stack.request("GET", f"/api/missions/{done.json()['id']}/events", token=b_admin).json()["items"]
     b_list = stack.request("GET", "/api/missions", token=b_admin, params={"limit": 1}).json()
     return {
@@ -97,7 +108,17 @@ def two_tenants(stack):
         "b_approval": approval["id"],
         "b_event_id": b_events[-1]["id"],
         "b_cursor": b_list["next_cursor"],
-        "secrets": {b, done.json()["id"], held.json()["id"], approval["id"], "b-secret", "b-held", "b-admin"},
+        "b_pipeline": b_pipeline,
+        "secrets": {
+            b,
+            done.json()["id"],
+            held.json()["id"],
+            approval["id"],
+            "b-secret",
+            "b-held",
+            "b-admin",
+            "b-pipeline-secret",  # not the name: A may use the same name for a pipeline of its own
+        },
     }
 
 
@@ -112,7 +133,14 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
     t = two_tenants
     a = t["a_admin"]
     secrets = t["secrets"]
-    ids = {"mission_id": t["b_mission"], "approval_id": t["b_approval"], "name": "echo", "tenant_id": t["b"]}
+    ids = {
+        "mission_id": t["b_mission"],
+        "approval_id": t["b_approval"],
+        "name": "echo",
+        "tenant_id": t["b"],
+        "pipeline_name": t["b_pipeline"],
+        "version": 1,
+    }
     checked = set()
 
     def call(method: str, path: str, **kwargs):
@@ -152,12 +180,18 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
         ("POST", "/api/tenants"): {"id": f"x{uuid.uuid4().hex[:8]}", "name": "x"},
         ("PATCH", "/api/tenants/{tenant_id}"): {"name": "taken over"},
         ("POST", "/api/tenants/{tenant_id}/suspend"): {"reason": "hostile"},
+        ("POST", "/api/pipelines/{pipeline_name}/rollback"): {},
+        ("PUT", "/api/pipelines/{pipeline_name}"): {
+            "source": f"name: {t['b_pipeline']}\nnodes:\n  - {{id: mine, type: mission, agent: echo}}\n"
+        },
     }
     for (method, path), kind in ROUTES.items():
         kwargs = {"json": bodies[(method, path)]} if (method, path) in bodies else {}
         resp = call(method, path, **kwargs)
         if kind == "platform":
             assert (resp.status_code, resp.json()["error"]) == (403, "forbidden"), (method, path, resp.text)
+        elif method == "PUT":
+            assert resp.status_code == 201 and resp.json()["version"] == 1, (method, path, resp.text)
         elif kind == "own" and "{" in path:
             assert resp.status_code == 404, (method, path, resp.text)
         else:
@@ -185,5 +219,9 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
         assert stack.request("GET", f"/api/missions/{t['b_held']}", token=b).json()["status"] == "awaiting_approval"
         assert stack.request("GET", f"/api/approvals/{t['b_approval']}", token=b).json()["status"] == "pending"
     assert stack.request("GET", f"/api/missions/{t['b_mission']}", token=b).json()["status"] != "cancelled"
+    listed = call("GET", "/api/pipelines").json()["items"]  # A's own one of that name, not B's
+    assert [(p["name"], p["description"]) for p in listed] == [(t["b_pipeline"], "")]
+    mine = stack.request("GET", f"/api/pipelines/{t['b_pipeline']}", token=b).json()
+    assert (mine["description"], mine["nodes"][0]["id"]) == ("b-pipeline-secret", "n")
     tenant_b = stack.request("GET", f"/api/tenants/{t['b']}").json()  # the platform's admin
     assert (tenant_b["status"], tenant_b["name"]) == ("active", t["b"])

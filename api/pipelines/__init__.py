@@ -1,0 +1,1 @@
+"""The pipelines resource: definitions and their versions."""
