@@ -66,8 +66,14 @@ def _operations(stack):
                 continue
             for p in op.get("parameters", []):
                 params.setdefault(p["name"], p)
-            uuids = {name for name, p in params.items() if p.get("schema", {}).get("format") == "uuid"}
-            concrete = re.sub(r"\{(\w+)\}", lambda m, u=uuids: MISSING if m.group(1) in u else "x", path)
+            kinds = {name: p.get("schema", {}) for name, p in params.items()}
+            uuids = {name for name, k in kinds.items() if k.get("format") == "uuid"}
+            integers = {name for name, k in kinds.items() if k.get("type") == "integer"}
+
+            def value(m, u=uuids, i=integers) -> str:
+                return MISSING if m.group(1) in u else "1" if m.group(1) in i else "x"
+
+            concrete = re.sub(r"\{(\w+)\}", value, path)
             yield method.upper(), concrete, op
 
 
