@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -21,10 +18,10 @@ from api.pipelines.schemas import (
     VersionListSchema,
 )
 from brain.db import read_scope, session_scope
-from brain.errors import InvalidMission
 from brain.models import Pipeline, PipelineVersion
 from brain.pipelines import versions as service
 from brain.security.roles import READ, SUBMIT
+from brain.services.pagination import decode_name_cursor, encode_name_cursor
 
 blp = Blueprint("pipelines", __name__, url_prefix="/api/pipelines", description="Pipelines: DAGs of missions")
 NAME = "<string(maxlength=64):pipeline_name>"
@@ -74,18 +71,6 @@ def _pipeline(session, pipeline: Pipeline) -> dict:
     }
 
 
-def _after(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        name = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        name = ""
-    if not name:
-        raise InvalidMission("invalid cursor", "cursor", ["Not a cursor returned by this API."], "query")
-    return name
-
-
 @blp.route("")
 class Pipelines(MethodView):
     @blp.arguments(PipelineListArgs, location="query")
@@ -93,11 +78,12 @@ class Pipelines(MethodView):
     def get(self, args: dict):
         """The caller's pipelines by name, each with its current version."""
         limit = args["limit"]
+        after = decode_name_cursor(args["cursor"]) if args.get("cursor") else None
         with read_scope(app_settings().database_url) as session:
-            rows = service.list_pipelines(session, current_tenant(), limit + 1, _after(args.get("cursor")))
+            rows = service.list_pipelines(session, current_tenant(), limit + 1, after)
             items = [_pipeline(session, p) for p in rows[:limit]]
         more = len(rows) > limit
-        next_cursor = base64.urlsafe_b64encode(rows[limit - 1].name.encode()).decode().rstrip("=") if more else None
+        next_cursor = encode_name_cursor(rows[limit - 1].name) if more else None
         return {"items": items, "next_cursor": next_cursor}
 
 

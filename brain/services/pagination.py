@@ -23,3 +23,18 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         return when, uuid.UUID(id_)
     except (ValueError, UnicodeDecodeError, OverflowError):
         raise InvalidMission("invalid cursor", "cursor", ["Not a cursor returned by this API."], "query") from None
+
+
+def encode_name_cursor(name: str) -> str:
+    """A cursor over a listing ordered by name: the last name of the page."""
+    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+
+
+def decode_name_cursor(cursor: str) -> str:
+    try:
+        name = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        name = ""
+    if not name:
+        raise InvalidMission("invalid cursor", "cursor", ["Not a cursor returned by this API."], "query")
+    return name
