@@ -37,6 +37,7 @@ MODULES = {
     "budgets": "neurorail",
     "tenants": None,
     "pipelines": None,
+    "pipeline_runs": None,
 }
 
 

@@ -148,3 +148,23 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint whose rollback also forgets the after-commit work queued inside it.
+
+    Publishing, audit events and counted metrics wait in `session.info` lists until the real
+    transaction commits; a savepoint rolled back must not leave its share of them behind.
+    """
+    lengths = {key: len(value) for key, value in session.info.items() if isinstance(value, list)}
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        for key in [k for k, v in session.info.items() if isinstance(v, list)]:
+            if key in lengths:
+                del session.info[key][lengths[key] :]
+            else:
+                del session.info[key]
+        raise

@@ -56,3 +56,17 @@ DB_POOL_WAIT_SECONDS = Histogram(
     "How long a checkout waited for a free connection",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
 )
+
+# Pipelines (brain/pipelines): runs by outcome, their duration, and how long a ready node waits to start.
+PIPELINE_RUNS = Counter("brain_pipeline_runs_total", "Pipeline runs that ended, by status", ["pipeline", "status"])
+PIPELINE_RUN_DURATION = Histogram(
+    "brain_pipeline_run_duration_seconds",
+    "Time from a pipeline run's start to its end",
+    ["pipeline"],
+    buckets=DURATION_BUCKETS,
+)
+PIPELINE_NODE_WAIT = Histogram(
+    "brain_pipeline_node_wait_seconds",
+    "Time from a node's last dependency finishing to its mission starting on a worker",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300),
+)

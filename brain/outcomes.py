@@ -97,6 +97,7 @@ def write(settings: Settings, record: Record) -> bool:
                 attempt=record.attempt,
                 usage=record.usage,
                 would_have=record.would_have,
+                settings=settings,
             )
         if moved and (outcome.deferred_until is not None or outcome.retry_in is not None):
             publish_after_commit(session, settings, mission, countdown=delay)  # queued again: its next run

@@ -49,6 +49,11 @@ class _Pending:
     reason: str | None
 
 
+def celery_app() -> Celery | None:
+    """The Celery app `use` set (None in a process that has none, e.g. a CLI command)."""
+    return _app
+
+
 def publish_after_commit(
     session: Session,
     settings: Settings,

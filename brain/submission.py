@@ -85,6 +85,7 @@ def submit(
     idempotency_key: str | None = None,
     tenant: str = "default",
     actor: str | None = None,
+    pipeline_node: uuid.UUID | None = None,
 ) -> Submitted:
     """Validate a raw body (as any caller but the API sends it), then `submit_loaded`."""
     found = problems(body)
@@ -95,7 +96,15 @@ def submit(
         loaded = _SUBMISSION_SCHEMA.load(body)
     except ma.ValidationError as exc:
         raise InvalidMission("the mission failed validation", *next(iter(exc.normalized_messages().items())))
-    return submit_loaded(session, settings, loaded, idempotency_key=idempotency_key, tenant=tenant, actor=actor)
+    return submit_loaded(
+        session,
+        settings,
+        loaded,
+        idempotency_key=idempotency_key,
+        tenant=tenant,
+        actor=actor,
+        pipeline_node=pipeline_node,
+    )
 
 
 def submit_loaded(
@@ -106,8 +115,12 @@ def submit_loaded(
     idempotency_key: str | None = None,
     tenant: str = "default",
     actor: str | None = None,
+    pipeline_node: uuid.UUID | None = None,
 ) -> Submitted:
-    """Store a body already loaded by MissionSubmission (the API's schema): queued, held, or denied."""
+    """Store a body already loaded by MissionSubmission (the API's schema): queued, held, or denied.
+
+    `pipeline_node` is the pipeline node the mission runs for: its final state advances that run.
+    """
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidMission("invalid Idempotency-Key", "Idempotency-Key", ["Must be 1-255 characters."], "headers")
     check_requested(settings, body.get("timeout_s"))
@@ -116,7 +129,7 @@ def submit_loaded(
         existing = _by_idempotency_key(session, tenant, idempotency_key)
         if existing is not None:
             return Submitted(_replay(existing, body_hash), created=False)
-    mission = _new_mission(settings, body, body_hash, idempotency_key, tenant, actor)
+    mission = _new_mission(settings, body, body_hash, idempotency_key, tenant, actor, pipeline_node)
     decision = admission.admit(settings, mission)
     if not idempotency_key:
         audit.insert_at_commit(session, mission)  # written with its events, in one statement
@@ -207,6 +220,7 @@ def _new_mission(
     idempotency_key: str | None,
     tenant: str,
     actor: str | None,
+    pipeline_node: uuid.UUID | None = None,
 ) -> Mission:
     now = utcnow()
     return Mission(
@@ -231,6 +245,7 @@ def _new_mission(
         request_id=brain_logging.current("request_id"),
         options={k: body[k] for k in sorted(OPTION_NAMES) if body.get(k) is not None},
         would_have=[],
+        pipeline_node_id=pipeline_node,
     )
 
 

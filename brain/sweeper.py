@@ -17,6 +17,7 @@ from brain.dispatch import MISSION_QUEUES, queue_depths
 from brain.errors import RailError, TimedOut, WorkerLost
 from brain.lease import lease_alive
 from brain.outcomes import write_stashed
+from brain.pipelines import cascade
 from brain.publisher import publish_after_commit
 from brain.rails import default_chain, rollout
 from brain.scheduling import policy as fair_policy
@@ -54,6 +55,7 @@ def _sweep(settings: Settings) -> dict[str, int]:
             "stale": _republish_stale(settings, client),
             "approvals_expired": approvals.sweep_expired(settings),
             "rollback": _rollback_guard(settings, client),
+            "pipeline_runs": cascade.sweep(settings),
         }
         client.set(LAST_SWEEP_KEY, time.time(), ex=max(60, 10 * settings.sweep_interval_s))
         return counts
@@ -123,13 +125,14 @@ def _rollback_guard(settings: Settings, client: redis.Redis) -> int:
 def _recover_one(session, settings: Settings, mission) -> int:
     limit = default_chain().message_options(settings, get_redis(settings), mission)["time_limit"]
     if mission.started_at and utcnow() - mission.started_at > dt.timedelta(seconds=limit):
-        return _end(session, mission, TimedOut("time limit exceeded (its worker was lost)"))
+        return _end(session, settings, mission, TimedOut("time limit exceeded (its worker was lost)"))
     if mission.attempts >= settings.max_attempts:
-        return _end(session, mission, WorkerLost(f"worker lost {mission.attempts} time(s); giving up"))
+        return _end(session, settings, mission, WorkerLost(f"worker lost {mission.attempts} time(s); giving up"))
     agent = get_agent(mission.agent)
     if agent is not None and not agent.idempotent:
         return _end(
             session,
+            settings,
             mission,
             WorkerLost(
                 f"worker lost during the run; agent {mission.agent!r} is not "
@@ -140,5 +143,8 @@ def _recover_one(session, settings: Settings, mission) -> int:
     return int(execution.requeue(session, mission, "worker_lost"))
 
 
-def _end(session, mission, failure: RailError) -> int:
-    return int(execution.finish(session, mission, failure.status, error=failure.as_error(), attempt=mission.attempts))
+def _end(session, settings: Settings, mission, failure: RailError) -> int:
+    moved = execution.finish(
+        session, mission, failure.status, error=failure.as_error(), attempt=mission.attempts, settings=settings
+    )
+    return int(moved)

@@ -45,7 +45,7 @@ class BrainTask(Task):
             if mission is None:
                 return
             killed = TimedOut("hard time limit exceeded; the agent was killed")
-            moved = execution.finish(session, mission, killed.status, error=killed.as_error())
+            moved = execution.finish(session, mission, killed.status, error=killed.as_error(), settings=settings)
         get_redis(settings).delete(lease_key(mission_id))
         if moved:
             tenant_metrics.finished(settings, mission.tenant, mission.agent, TimedOut.status)

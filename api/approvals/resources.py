@@ -84,12 +84,18 @@ class ApprovalReject(MethodView):
     @requires(APPROVE)
     def post(self, body: dict, approval_id: uuid.UUID):
         """Reject with a `reason`: the mission ends `rejected` and never runs."""
-        with session_scope(app_settings().database_url) as session:
+        settings = app_settings()
+        with session_scope(settings.database_url) as session:
             return dict(
                 zip(
                     ("approval", "mission"),
                     service.reject(
-                        session, approval_id, approver_identity(body), body["reason"], tenant=current_tenant()
+                        session,
+                        approval_id,
+                        approver_identity(body),
+                        body["reason"],
+                        tenant=current_tenant(),
+                        settings=settings,
                     ),
                     strict=True,
                 )

@@ -144,7 +144,7 @@ class MissionCancel(MethodView):
         settings = app_settings()
         with session_scope(settings.database_url) as session:
             mission, was_running = service.cancel_mission(
-                session, mission_id, tenant=current_tenant(), actor=current_actor()
+                session, mission_id, tenant=current_tenant(), actor=current_actor(), settings=settings
             )
         celery_app = current_app.extensions["brain_celery"]
         cancel_signal.signal(settings, celery_app, str(mission_id), mission.agent, was_running)

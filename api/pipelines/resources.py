@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
 from api.auth import current_actor, current_tenant, requires
+from api.pipeline_runs.resources import run_view
+from api.pipeline_runs.schemas import RunDetailSchema, RunStartSchema
 from api.pipelines.schemas import (
     AppliedSchema,
     ApplySchema,
@@ -19,6 +22,7 @@ from api.pipelines.schemas import (
 )
 from brain.db import read_scope, session_scope
 from brain.models import Pipeline, PipelineVersion
+from brain.pipelines import runs
 from brain.pipelines import versions as service
 from brain.security.roles import READ, SUBMIT
 from brain.services.pagination import decode_name_cursor, encode_name_cursor
@@ -164,3 +168,30 @@ class PipelineRollback(MethodView):
             )
             session.flush()
             return _pipeline(session, pipeline)
+
+
+@blp.route(f"/{NAME}/runs")
+class PipelineRunStart(MethodView):
+    @blp.arguments(RunStartSchema)
+    @blp.response(202, RunDetailSchema)
+    @blp.alt_response(404, description="No such pipeline")
+    @blp.alt_response(409, description="Idempotency-Key reused with different inputs")
+    @blp.alt_response(422, description="Inputs that are unknown, missing or of the wrong type: every one listed")
+    @requires(SUBMIT)
+    def post(self, body: dict, pipeline_name: str):
+        """Start a run of the current version (202; `Location` points at it). `Idempotency-Key` makes retries safe."""
+        settings = app_settings()
+        with session_scope(settings.database_url) as session:
+            run, _ = runs.start_run(
+                session,
+                settings,
+                current_tenant(),
+                pipeline_name,
+                body["inputs"],
+                actor=current_actor(),
+                idempotency_key=request.headers.get("Idempotency-Key"),
+            )
+            run_id = run.id
+        with read_scope(settings.database_url) as session:
+            view = run_view(session, runs.get_run(session, run_id, current_tenant()))
+        return view, 202, {"Location": url_for("pipeline_runs.PipelineRunById", run_id=run_id)}

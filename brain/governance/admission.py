@@ -149,6 +149,8 @@ def recheck(settings: Settings, mission: Mission) -> dict[str, Any] | None:
                 "previous_policy_version": previous.get("policy_version"),
             },
         )
-        if error is not None and execution.finish(session, mission, "rejected", error=error, attempt=mission.attempts):
+        if error is not None and execution.finish(
+            session, mission, "rejected", error=error, attempt=mission.attempts, settings=settings
+        ):
             tenant_metrics.finished(settings, mission.tenant, mission.agent, "rejected")
     return error

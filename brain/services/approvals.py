@@ -15,7 +15,7 @@ from brain.errors import Conflict, NotFound, PolicyDenied
 from brain.models import Mission
 from brain.models.approval import Approval
 from brain.publisher import publish_after_commit
-from brain.services import audit
+from brain.services import audit, execution
 from brain.services.pagination import decode_cursor, encode_cursor
 
 
@@ -135,12 +135,17 @@ def approve(
 
 
 def reject(
-    session: Session, approval_id: uuid.UUID, approver: str | None, reason: str, tenant: str | None = None
+    session: Session,
+    approval_id: uuid.UUID,
+    approver: str | None,
+    reason: str,
+    tenant: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Approval, Mission]:
     """Refuse: the mission ends `rejected` without ever being published."""
     approval = get_approval(session, approval_id, tenant)
     _decide(session, approval, "rejected", approver, reason)
-    _reject_mission(session, approval, {"code": "approval_rejected", "message": reason}, approver)
+    _reject_mission(session, approval, {"code": "approval_rejected", "message": reason}, approver, settings)
     audit.record(
         session,
         "approval.rejected",
@@ -152,13 +157,16 @@ def reject(
     return approval, session.get(Mission, approval.mission_id)
 
 
-def _reject_mission(session: Session, approval: Approval, error: dict, actor: str | None) -> None:
-    changed = session.execute(
+def _reject_mission(
+    session: Session, approval: Approval, error: dict, actor: str | None, settings: Settings | None
+) -> None:
+    row = session.execute(
         update(Mission)
         .where(Mission.id == approval.mission_id, Mission.status == "awaiting_approval")
         .values(status="rejected", finished_at=utcnow(), error=error)
-    ).rowcount
-    if changed:
+        .returning(*execution.ENDED)
+    ).first()
+    if row is not None:
         audit.record(
             session,
             "mission.rejected",
@@ -167,9 +175,12 @@ def _reject_mission(session: Session, approval: Approval, error: dict, actor: st
             actor=actor,
             data={"reason": error["message"], "approval_id": str(approval.id)},
         )
+        execution.ended(session, settings, approval.mission_id, row, "rejected", error=error)
 
 
-def expire_due(session: Session, now: dt.datetime | None = None, limit: int = 500) -> int:
+def expire_due(
+    session: Session, now: dt.datetime | None = None, limit: int = 500, settings: Settings | None = None
+) -> int:
     """Pending approvals past their expiry → expired, and their missions → rejected (reason `expired`)."""
     now = now or utcnow()
     due = session.scalars(
@@ -185,7 +196,7 @@ def expire_due(session: Session, now: dt.datetime | None = None, limit: int = 50
         if not changed:
             continue
         expired += 1
-        _reject_mission(session, approval, {"code": "expired", "message": "expired"}, None)
+        _reject_mission(session, approval, {"code": "expired", "message": "expired"}, None, settings)
         audit.record(
             session,
             "approval.expired",
@@ -199,4 +210,4 @@ def expire_due(session: Session, now: dt.datetime | None = None, limit: int = 50
 def sweep_expired(settings: Settings) -> int:
     """The sweeper's entry point."""
     with session_scope(settings.database_url) as session:
-        return expire_due(session)
+        return expire_due(session, settings=settings)

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from brain.config import Settings, get_settings
 from brain.db import utcnow
 from brain.models import Mission, Tenant
 from brain.services import audit
@@ -58,6 +59,29 @@ def hold(session: Session, mission_id: uuid.UUID, worker: str) -> bool:
     return True
 
 
+# What every move to a final status returns: the pipeline node it runs for, and when it started.
+ENDED = (_T.c.pipeline_node_id, _T.c.started_at)
+
+
+def ended(
+    session: Session,
+    settings: Settings | None,
+    mission_id: uuid.UUID,
+    row: Any,
+    status: str,
+    result: Any = None,
+    error: dict[str, Any] | None = None,
+) -> None:
+    """A mission reached a final status (`row` holds ENDED): its pipeline run advances in this transaction."""
+    if row.pipeline_node_id is None:
+        return
+    from brain.pipelines import scheduler  # the scheduler submits missions, which leads back here
+
+    scheduler.node_mission_ended(
+        session, settings or get_settings(), row.pipeline_node_id, mission_id, status, result, error, row.started_at
+    )
+
+
 def finish(
     session: Session,
     mission: Mission,
@@ -68,16 +92,20 @@ def finish(
     attempt: int | None = None,
     usage: dict[str, Any] | None = None,
     would_have: list[str] | None = None,
+    settings: Settings | None = None,
 ) -> bool:
-    """running → final status, only for the attempt that owns it; False if someone else moved it."""
+    """running → final status, only for the attempt that owns it; False if someone else moved it.
+
+    `settings` (the process's own when not given) are what a pipeline run it belongs to advances with.
+    """
     values: dict[str, Any] = {"status": status, "result": result, "error": error, "finished_at": utcnow()}
     if usage is not None:
         values["usage"] = usage
     if would_have:
         values["would_have"] = list(would_have)
     params = {"mid": mission.id, "attempt": attempt, **{f"v_{k}": v for k, v in values.items()}}
-    changed = session.execute(_finish_statement(attempt is not None, tuple(values)), params).rowcount
-    if changed:
+    row = session.execute(_finish_statement(attempt is not None, tuple(values)), params).first()
+    if row is not None:
         for key, value in values.items():
             set_committed_value(mission, key, value)  # as the ORM's own UPDATE would have synchronised it
         data: dict[str, Any] = {"attempt": attempt or mission.attempts}
@@ -88,7 +116,8 @@ def finish(
         if would_have:
             data["would_have"] = list(would_have)
         audit.record(session, f"mission.{status}", mission.id, tenant=mission.tenant, data=data)
-    return bool(changed)
+        ended(session, settings, mission.id, row, status, result, error)
+    return row is not None
 
 
 _finish_statements: dict[tuple[bool, tuple[str, ...]], Any] = {}
@@ -102,7 +131,8 @@ def _finish_statement(by_attempt: bool, columns: tuple[str, ...]) -> Any:
         stmt = _T.update().where(_T.c.id == bindparam("mid"), _T.c.status == "running")
         if by_attempt:
             stmt = stmt.where(_T.c.attempts == bindparam("attempt"))
-        stmt = _finish_statements[key] = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+        stmt = stmt.values({c: bindparam(f"v_{c}") for c in columns}).returning(*ENDED)
+        _finish_statements[key] = stmt
     return stmt
 
 

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from brain.config import Settings
 from brain.db import utcnow
 from brain.errors import Conflict, NotFound
 from brain.models import Mission
 from brain.models.mission import FINAL_STATUSES
-from brain.services import audit
+from brain.services import audit, execution
 from brain.services.pagination import decode_cursor, encode_cursor
 
 
@@ -55,7 +56,12 @@ def list_missions(
 
 
 def cancel_mission(
-    session: Session, mission_id: uuid.UUID, *, tenant: str | None = None, actor: str | None = None
+    session: Session,
+    mission_id: uuid.UUID,
+    *,
+    tenant: str | None = None,
+    actor: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Mission, bool]:
     """Cancel a queued or running mission; returns (mission, was_running). Finished → Conflict."""
     mission = get_mission(session, mission_id, tenant)
@@ -63,15 +69,18 @@ def cancel_mission(
     if was in FINAL_STATUSES:
         raise Conflict(f"mission {mission_id} already finished ({was}); it cannot be cancelled")
     now = utcnow()
-    changed = session.execute(
+    error = {"code": "cancelled", "message": "cancelled by request"}
+    row = session.execute(
         update(Mission)
         .where(Mission.id == mission_id, Mission.status == was)
-        .values(status="cancelled", finished_at=now, error={"code": "cancelled", "message": "cancelled by request"})
-    ).rowcount
-    if not changed:
+        .values(status="cancelled", finished_at=now, error=error)
+        .returning(*execution.ENDED)
+    ).first()
+    if row is None:
         session.rollback()
-        return cancel_mission(session, mission_id, tenant=tenant, actor=actor)
+        return cancel_mission(session, mission_id, tenant=tenant, actor=actor, settings=settings)
     audit.record(session, "mission.cancelled", mission_id, tenant=mission.tenant, actor=actor, data={"from": was})
+    execution.ended(session, settings, mission_id, row, "cancelled", error=error)
     session.refresh(mission)
     return mission, was == "running"
 

@@ -1,0 +1,1 @@
+"""The pipeline runs resource: read, cancel and retry runs (starting one is POST /api/pipelines/{name}/runs)."""
