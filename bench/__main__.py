@@ -11,7 +11,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import fairness_scenarios, http_scenarios, io_scenarios, worker_scenarios
+from bench import fairness_scenarios, http_scenarios, io_scenarios, pipeline_scenarios, worker_scenarios
 from bench.figures import Results
 from bench.machine import facts
 from bench.stack import Stack
@@ -38,6 +38,7 @@ PLANS = {
         "fair_backlog": 5000,
         "fair_window_s": 20,
         "fair_share_rows": 1500,
+        "pipeline_nodes": 1000,
     },
     "full": {
         "enqueue_s": 15,
@@ -55,6 +56,7 @@ PLANS = {
         "fair_backlog": 20_000,
         "fair_window_s": 60,
         "fair_share_rows": 3000,
+        "pipeline_nodes": 1000,
     },
 }
 
@@ -146,6 +148,7 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
             "io",
             lambda: io_scenarios.io(stack, res, api_url, plan["io_prefork"], plan["io_green"], plan["io_bare"]),
         ),
+        ("pipelines", lambda: pipeline_scenarios.pipelines(stack, res, api_url, plan["pipeline_nodes"])),
         ("budget-stream", lambda: io_scenarios.budget_stream(stack, res, api_url, plan["budget_missions"])),
         (
             "fairness",

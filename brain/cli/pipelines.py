@@ -1,12 +1,14 @@
-"""`brain pipelines validate|apply|list|show|versions|diff|rollback`: pipeline definitions over HTTP."""
+"""`brain pipelines …`: pipeline definitions, their versions and their runs, over HTTP."""
 
 from __future__ import annotations
 
 import difflib
 import json
 import sys
+import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -137,3 +139,91 @@ def rollback(name: str, to: int | None, url: str | None) -> None:
     body = {"version": to} if to else {}
     shown = _call("POST", _name_of(_base_url(url), name) + "/rollback", body)
     click.echo(f"{name}: version {shown['current_version']} is current")
+
+
+FINAL_RUN = {"succeeded", "failed", "cancelled"}
+
+
+def _input(raw: str) -> tuple[str, Any]:
+    key, sep, text = raw.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{raw!r} is not KEY=VALUE", param_hint="--input")
+    try:
+        return key, json.loads(text)  # 4, 0.9, true, ["a"] keep their type
+    except json.JSONDecodeError:
+        return key, text  # anything else is a string
+
+
+def _wait(base: str, run: dict) -> dict:
+    """Poll until the run ends; say once on stderr when a node waits for a human approval."""
+    told: set[str] = set()
+    while run["status"] not in FINAL_RUN:
+        for node in run["nodes"]:
+            if node["mission_status"] == "awaiting_approval" and node["mission_id"] not in told:
+                told.add(node["mission_id"])
+                click.echo(f"node {node['node']} awaits approval (mission {node['mission_id']})", err=True)
+        time.sleep(0.5)
+        run = _call("GET", f"{base}/api/pipeline-runs/{run['id']}")
+    return run
+
+
+def _report(run: dict, wait: bool) -> None:
+    click.echo(json.dumps(run, indent=2))
+    if wait and run["status"] != "succeeded":
+        sys.exit(1)
+
+
+@pipelines.command()
+@click.argument("name")
+@click.option("--input", "-i", "inputs", multiple=True, help="KEY=VALUE (VALUE as JSON when it parses); repeatable.")
+@click.option("--idempotency-key", default=None)
+@click.option("--wait", is_flag=True, help="Poll until the run ends; exit 1 unless it succeeded.")
+@url_option
+def run(name: str, inputs: tuple[str, ...], idempotency_key: str | None, wait: bool, url: str | None) -> None:
+    """Start a run of the current version and print it (with --wait: as it ended)."""
+    base = _base_url(url)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    started = _call("POST", _name_of(base, name) + "/runs", {"inputs": dict(_input(i) for i in inputs)}, headers)
+    _report(_wait(base, started) if wait else started, wait)
+
+
+@pipelines.command()
+@click.argument("name", required=False)
+@click.option("--status", type=click.Choice(sorted(FINAL_RUN | {"running"})), default=None)
+@click.option("--limit", type=int, default=20)
+@url_option
+def runs(name: str | None, status: str | None, limit: int, url: str | None) -> None:
+    """Recent runs, newest first (of one pipeline when NAME is given)."""
+    query = {k: v for k, v in {"pipeline": name, "status": status, "limit": limit}.items() if v}
+    page = _call("GET", f"{_base_url(url)}/api/pipeline-runs?{urllib.parse.urlencode(query)}")
+    for r in page["items"]:
+        took = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else "-"
+        click.echo(f"{r['id']}  {r['status']:10} {r['pipeline']:24} v{r['version']:<4} {took:>8}  {r['created_at']}")
+
+
+@pipelines.command()
+@click.argument("run_id")
+@url_option
+def status(run_id: str, url: str | None) -> None:
+    """One run with every node: status, mission, timings, result summary."""
+    click.echo(json.dumps(_call("GET", f"{_base_url(url)}/api/pipeline-runs/{run_id}"), indent=2))
+
+
+@pipelines.command()
+@click.argument("run_id")
+@url_option
+def cancel(run_id: str, url: str | None) -> None:
+    """Cancel a run: its queued and running node missions are cancelled too."""
+    shown = _call("POST", f"{_base_url(url)}/api/pipeline-runs/{run_id}/cancel")
+    click.echo(f"run {shown['id']}: {shown['status']}")
+
+
+@pipelines.command()
+@click.argument("run_id")
+@click.option("--wait", is_flag=True, help="Poll until the run ends; exit 1 unless it succeeded.")
+@url_option
+def retry(run_id: str, wait: bool, url: str | None) -> None:
+    """Run a failed or cancelled run again from the nodes that did not succeed."""
+    base = _base_url(url)
+    shown = _call("POST", f"{base}/api/pipeline-runs/{run_id}/retry")
+    _report(_wait(base, shown) if wait else shown, wait)

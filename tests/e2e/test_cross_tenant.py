@@ -53,6 +53,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/pipelines/{pipeline_name}/versions"): "own",
     ("GET", "/api/pipelines/{pipeline_name}/versions/{version}"): "own",
     ("POST", "/api/pipelines/{pipeline_name}/rollback"): "own",
+    ("POST", "/api/pipelines/{pipeline_name}/runs"): "own",  # before A's PUT below: B's pipeline is no name to A
+    ("GET", "/api/pipeline-runs"): "own",
+    ("GET", "/api/pipeline-runs/{run_id}"): "own",
+    ("POST", "/api/pipeline-runs/{run_id}/cancel"): "own",
+    ("POST", "/api/pipeline-runs/{run_id}/retry"): "own",
     # Names are per tenant: A applying under B's name makes A's own pipeline (B's is untouched, below).
     ("PUT", "/api/pipelines/{pipeline_name}"): "own",
     ("GET", "/health/live"): "public",
@@ -96,6 +101,8 @@ def two_tenants(stack):
     source = f"name: {b_pipeline}\ndescription: b-pipeline-secret\nnodes:\n  - {{id: n, type: mission, agent: echo}}\n"
     applied = stack.request("PUT", f"/api/pipelines/{b_pipeline}", token=b_admin, json={"source": source})
     assert applied.status_code == 201, applied.text
+    b_run = stack.request("POST", f"/api/pipelines/{b_pipeline}/runs", token=b_admin, json={})
+    assert b_run.status_code == 202, b_run.text
     b_events = stack.request("GET", f"/api/missions/{done.json()['id']}/events", token=b_admin).json()["items"]
     b_list = stack.request("GET", "/api/missions", token=b_admin, params={"limit": 1}).json()
     return {
@@ -109,7 +116,9 @@ def two_tenants(stack):
         "b_event_id": b_events[-1]["id"],
         "b_cursor": b_list["next_cursor"],
         "b_pipeline": b_pipeline,
+        "b_run": b_run.json()["id"],
         "secrets": {
+            b_run.json()["id"],
             b,
             done.json()["id"],
             held.json()["id"],
@@ -140,6 +149,7 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
         "tenant_id": t["b"],
         "pipeline_name": t["b_pipeline"],
         "version": 1,
+        "run_id": t["b_run"],
     }
     checked = set()
 
@@ -181,6 +191,7 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
         ("PATCH", "/api/tenants/{tenant_id}"): {"name": "taken over"},
         ("POST", "/api/tenants/{tenant_id}/suspend"): {"reason": "hostile"},
         ("POST", "/api/pipelines/{pipeline_name}/rollback"): {},
+        ("POST", "/api/pipelines/{pipeline_name}/runs"): {"inputs": {}},
         ("PUT", "/api/pipelines/{pipeline_name}"): {
             "source": f"name: {t['b_pipeline']}\nnodes:\n  - {{id: mine, type: mission, agent: echo}}\n"
         },
@@ -221,6 +232,8 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
     assert stack.request("GET", f"/api/missions/{t['b_mission']}", token=b).json()["status"] != "cancelled"
     listed = call("GET", "/api/pipelines").json()["items"]  # A's own one of that name, not B's
     assert [(p["name"], p["description"]) for p in listed] == [(t["b_pipeline"], "")]
+    assert call("GET", "/api/pipeline-runs").json()["items"] == []
+    assert stack.request("GET", f"/api/pipeline-runs/{t['b_run']}", token=b).json()["status"] != "cancelled"
     mine = stack.request("GET", f"/api/pipelines/{t['b_pipeline']}", token=b).json()
     assert (mine["description"], mine["nodes"][0]["id"]) == ("b-pipeline-secret", "n")
     tenant_b = stack.request("GET", f"/api/tenants/{t['b']}").json()  # the platform's admin
