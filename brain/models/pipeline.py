@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from brain.crypto import EncryptedJSON
@@ -96,8 +96,28 @@ class PipelineNode(Base):
     ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # its last dependency finished
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A fan-out node's items: how many, how many left `pending`, how many ended (running = started - done).
+    items_total: Mapped[int | None] = mapped_column(Integer)
+    items_started: Mapped[int | None] = mapped_column(Integer)
+    items_done: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("uq_pipeline_nodes_run_node_item", "run_id", "node", "item_index", unique=True),
         Index("ix_pipeline_nodes_mission", "mission_id"),
+        # The sweeper's repair reads running nodes only, and a fan-out starts its next items from
+        # the pending ones: a few each, in a table of every node ever run.
+        Index(
+            "ix_pipeline_nodes_running",
+            "run_id",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+        Index(
+            "ix_pipeline_nodes_pending",
+            "run_id",
+            "node",
+            "item_index",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )

@@ -207,17 +207,14 @@ def parent_run_id(session: Session, run: PipelineRun) -> uuid.UUID | None:
 
 def nodes_of(session: Session, run: PipelineRun) -> list[Row]:
     """Every node and fan-out item of a run, in definition order, with its mission's status."""
-    order = {node.id: i for i, node in enumerate(_definition(session, run).nodes)}
+    definition = versions.pinned_definition(session, run.tenant, run.pipeline, run.version)
+    order = {node.id: i for i, node in enumerate(definition.nodes)}
     rows = session.execute(
         select(PipelineNode, Mission.status.label("mission_status"))
         .outerjoin(Mission, Mission.id == PipelineNode.mission_id)
         .where(PipelineNode.run_id == run.id)
     ).all()
     return sorted(rows, key=lambda r: (order.get(r.PipelineNode.node, len(order)), r.PipelineNode.item_index))
-
-
-def _definition(session: Session, run: PipelineRun) -> Definition:
-    return versions.definition_of(versions.version_of(session, run.tenant, run.pipeline, run.version))
 
 
 def cancel_run(

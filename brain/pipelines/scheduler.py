@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ log = logging.getLogger("brain.pipelines")
 
 ADVANCING = "brain_pipeline_advancing"  # session.info: runs being advanced now -> asked again meanwhile
 PIPELINE_ACTOR = "pipeline"
+LAUNCH_BATCH = 100
 # A dependency in one of these states keeps its dependents from running: they are skipped.
 _BLOCKING = frozenset({"skipped", "cancelled"})
 
@@ -50,7 +51,17 @@ class _Run:
     run: PipelineRun
     definition: Definition
     rows: dict[str, PipelineNode]
+    items: dict[uuid.UUID, PipelineNode] = field(default_factory=dict)  # fan-out items read in this advance
+    # Fan-out missions one advance may start. The rest start as those end (each end advances the run
+    # again), so a wide fan-out's first missions are published at once, not after a thousand inserts.
+    launches_left: int = LAUNCH_BATCH
     now: dt.datetime = field(default_factory=utcnow)
+
+    def node_row(self, node_id: uuid.UUID) -> PipelineNode | None:
+        found = self.items.get(node_id)
+        if found is None:
+            found = next((r for r in self.rows.values() if r.id == node_id), None)
+        return found
 
     def scope(self, row: PipelineNode | None = None) -> dict[str, Any]:
         nodes = {
@@ -75,103 +86,118 @@ def node_mission_ended(
     started_at: dt.datetime | None,
 ) -> None:
     """A node's mission reached `status`: record it on the node (or retry it) and advance the run."""
-    row = session.get(PipelineNode, node_id)
-    if row is None:
-        return
 
-    def ended(ctx: _Run) -> None:
-        ctx.session.refresh(row)  # read again under the run's lock
-        if row.mission_id == mission_id and row.status == "running":  # else an earlier attempt's, or seen before
+    def ended(ctx: _Run, row: PipelineNode | None) -> None:
+        if row is not None and row.mission_id == mission_id and row.status == "running":
             _mission_ended(ctx, row, status, result, error, started_at)
+        # else: a mission of an earlier attempt, or an end seen before
 
-    _guarded(session, settings, row.run_id, ended)
+    _guarded(session, settings, _At(node_id=node_id), ended)
 
 
 def child_run_ended(session: Session, settings: Settings, run: PipelineRun) -> None:
     """A sub-pipeline's run ended: its parent node takes its outcome, and the parent run advances."""
-    row = session.get(PipelineNode, run.parent_node_id)
-    if row is None or row.child_run_id != run.id or row.status != "running":
-        return
     node_status = {"succeeded": "succeeded", "cancelled": "cancelled"}.get(run.status, "failed")
     error = None if run.status == "succeeded" else {"code": f"pipeline_{run.status}", "child_run_id": str(run.id)}
     if error and run.error:
         error["message"] = run.error.get("message", "")
 
-    def ended(ctx: _Run) -> None:
-        _end(ctx, row, node_status, result=run.outputs, error=error)
+    def ended(ctx: _Run, row: PipelineNode | None) -> None:
+        if row is not None and row.child_run_id == run.id and row.status == "running":
+            _end(ctx, row, node_status, result=run.outputs, error=error)
 
-    _guarded(session, settings, row.run_id, ended)
+    _guarded(session, settings, _At(node_id=run.parent_node_id), ended)
 
 
 def advance(session: Session, settings: Settings, run_id: uuid.UUID) -> None:
     """Start whatever is ready in the run and end it when nothing is left (the same transaction)."""
-    _guarded(session, settings, run_id, None)
+    _guarded(session, settings, _At(run_id=run_id), None)
 
 
-def _guarded(session: Session, settings: Settings, run_id: uuid.UUID, event: Callable[[_Run], None] | None) -> None:
+@dataclass(frozen=True)
+class _At:
+    """Where an event lands: a run, or a node (whose run is found with the lock that takes it)."""
+
+    run_id: uuid.UUID | None = None
+    node_id: uuid.UUID | None = None
+
+
+_Event = Callable[[_Run, "PipelineNode | None"], None]
+_CONTEXTS = "brain_pipeline_contexts"
+
+
+def _guarded(session: Session, settings: Settings, at: _At, event: _Event | None) -> None:
+    contexts: dict[uuid.UUID, _Run] = session.info.setdefault(_CONTEXTS, {})
     advancing: dict[uuid.UUID, bool] = session.info.setdefault(ADVANCING, {})
-    if run_id in advancing:
-        # Re-entered (a sub-run ended inside this advance): apply the event; the outer loop goes round again.
-        ctx = advancing_ctx(session, run_id)
-        if event is not None and ctx is not None:
-            event(ctx)
-        advancing[run_id] = True
-        return
+    for run_id, ctx in contexts.items():
+        row = ctx.node_row(at.node_id) if at.node_id is not None else None
+        if at.run_id == run_id or row is not None:
+            # Re-entered (a sub-run ended inside this advance): apply the event; the outer loop goes round again.
+            if event is not None:
+                event(ctx, row)
+            advancing[run_id] = True
+            return
     try:
         with savepoint(session):
-            _advance(session, settings, run_id, event)
+            _advance(session, settings, at, event)
     except DBAPIError:
         raise  # the database itself failed: the caller's whole transaction is retried
     except Exception as exc:
-        log.exception("pipeline run %s: the scheduler failed; the run fails", run_id)
+        log.exception("pipeline %s: the scheduler failed; the run fails", at)
         with savepoint(session):
-            run = session.get(PipelineRun, run_id, with_for_update=True)
+            run = _lock(session, at)
             if run is not None and run.status not in FINAL_RUN_STATUSES:
                 ctx = load(session, settings, run)
                 finish_run(ctx, "failed", error={"code": "scheduler_error", "message": f"{type(exc).__name__}: {exc}"})
 
 
-_CONTEXTS = "brain_pipeline_contexts"
+def _lock(session: Session, at: _At) -> PipelineRun | None:
+    """The run's row, locked: the one order every writer of a run's nodes takes (after the mission's row)."""
+    query = select(PipelineRun).with_for_update(of=PipelineRun).execution_options(populate_existing=True)
+    if at.run_id is not None:
+        query = query.where(PipelineRun.id == at.run_id)
+    else:
+        query = query.join(PipelineNode, PipelineNode.run_id == PipelineRun.id).where(PipelineNode.id == at.node_id)
+    return session.scalars(query).first()
 
 
-def advancing_ctx(session: Session, run_id: uuid.UUID) -> _Run | None:
-    return session.info.get(_CONTEXTS, {}).get(run_id)
-
-
-def _advance(session: Session, settings: Settings, run_id: uuid.UUID, event: Callable[[_Run], None] | None) -> None:
-    run = session.get(PipelineRun, run_id, with_for_update=True, populate_existing=True)
+def _advance(session: Session, settings: Settings, at: _At, event: _Event | None) -> None:
+    run = _lock(session, at)
     if run is None:
         return
-    ctx = load(session, settings, run)
-    advancing = session.info[ADVANCING]
-    contexts = session.info.setdefault(_CONTEXTS, {})
-    advancing[run_id], contexts[run_id] = False, ctx
+    ctx = load(session, settings, run, at.node_id)
+    advancing, contexts = session.info[ADVANCING], session.info[_CONTEXTS]
+    advancing[run.id], contexts[run.id] = False, ctx
     try:
         if event is not None:
-            event(ctx)
+            event(ctx, ctx.node_row(at.node_id) if at.node_id is not None else None)
         if run.status in FINAL_RUN_STATUSES:
             return
         while True:
-            advancing[run_id] = False
+            advancing[run.id] = False
             changed = _step(ctx)
             if run.status in FINAL_RUN_STATUSES:
                 return
-            if not changed and not advancing[run_id]:
+            if not changed and not advancing[run.id]:
                 break
         _finish_if_done(ctx)
     finally:
-        advancing.pop(run_id, None)
-        contexts.pop(run_id, None)
+        advancing.pop(run.id, None)
+        contexts.pop(run.id, None)
 
 
-def load(session: Session, settings: Settings, run: PipelineRun) -> _Run:
-    definition = versions.definition_of(versions.version_of(session, run.tenant, run.pipeline, run.version))
+def load(session: Session, settings: Settings, run: PipelineRun, node_id: uuid.UUID | None = None) -> _Run:
+    """A run's context: its definition and its nodes' rows (and the one row `node_id`, if a fan-out item)."""
+    definition = versions.pinned_definition(session, run.tenant, run.pipeline, run.version)
+    which = PipelineNode.item_index == -1
+    if node_id is not None:
+        which = or_(which, PipelineNode.id == node_id)
     rows = session.scalars(
-        select(PipelineNode)
-        .where(PipelineNode.run_id == run.id, PipelineNode.item_index == -1)
-        .execution_options(populate_existing=True)
+        select(PipelineNode).where(PipelineNode.run_id == run.id, which).execution_options(populate_existing=True)
     ).all()
-    return _Run(session, settings, run, definition, {r.node: r for r in rows})
+    ctx = _Run(session, settings, run, definition, {r.node: r for r in rows if r.item_index < 0})
+    ctx.items.update({r.id: r for r in rows if r.item_index >= 0})
+    return ctx
 
 
 def _mission_ended(
@@ -260,22 +286,26 @@ def _try_start(ctx: _Run, node: Node, row: PipelineNode) -> bool:
     return True
 
 
+def _item_filter(parent: PipelineNode) -> Any:
+    return and_(PipelineNode.run_id == parent.run_id, PipelineNode.node == parent.node, PipelineNode.item_index >= 0)
+
+
 def _items(ctx: _Run, parent: PipelineNode, items: list[Any]) -> None:
-    """A fan-out's item rows; a retried run keeps the items that succeeded (and their results)."""
+    """A fan-out's item rows and counters; a retried run keeps the items that succeeded (and their results)."""
     session = ctx.session
-    kept = session.execute(
-        select(func.count()).where(
-            PipelineNode.run_id == parent.run_id, PipelineNode.node == parent.node, PipelineNode.item_index >= 0
-        )
-    ).scalar_one()
-    if kept == len(items):
-        return
-    if kept:
+    counts = dict(
         session.execute(
-            PipelineNode.__table__.delete().where(
-                PipelineNode.run_id == parent.run_id, PipelineNode.node == parent.node, PipelineNode.item_index >= 0
-            )
-        )
+            select(PipelineNode.status, func.count()).where(_item_filter(parent)).group_by(PipelineNode.status)
+        ).all()
+    )
+    kept = sum(counts.values())
+    parent.items_total = len(items)
+    if kept == len(items):  # a retry: every item either succeeded before or is pending again
+        parent.items_started = parent.items_done = counts.get("succeeded", 0)
+        return
+    parent.items_started = parent.items_done = 0
+    if kept:
+        session.execute(PipelineNode.__table__.delete().where(_item_filter(parent)))
     session.add_all(
         PipelineNode(
             id=uuid.uuid4(),
@@ -293,42 +323,31 @@ def _items(ctx: _Run, parent: PipelineNode, items: list[Any]) -> None:
     session.flush()
 
 
-def _item_counts(ctx: _Run, parent: PipelineNode) -> dict[str, int]:
-    rows = ctx.session.execute(
-        select(PipelineNode.status, func.count())
-        .where(PipelineNode.run_id == parent.run_id, PipelineNode.node == parent.node, PipelineNode.item_index >= 0)
-        .group_by(PipelineNode.status)
-    ).all()
-    return {status: count for status, count in rows}
-
-
 def _fan_out(ctx: _Run, node: Node, parent: PipelineNode) -> bool:
-    """Start items while fewer than `max_parallel` run; end the node when every item has ended."""
-    counts = _item_counts(ctx, parent)
-    free = node.max_parallel - counts.get("running", 0)
-    pending = counts.get("pending", 0)
-    if pending and free > 0:
+    """Start items while fewer than `max_parallel` run; end the node when every item has ended.
+
+    The counters on the node's row make an item's end cost the same for ten items or a thousand.
+    """
+    total, started, done = parent.items_total or 0, parent.items_started or 0, parent.items_done or 0
+    free = min(node.max_parallel - (started - done), total - started, ctx.launches_left)
+    if free > 0:
         items = ctx.session.scalars(
             select(PipelineNode)
-            .where(
-                PipelineNode.run_id == parent.run_id,
-                PipelineNode.node == parent.node,
-                PipelineNode.item_index >= 0,
-                PipelineNode.status == "pending",
-            )
+            .where(_item_filter(parent), PipelineNode.status == "pending")
             .order_by(PipelineNode.item_index)
             .limit(free)
         ).all()
+        parent.items_started = started + len(items)
         for item in items:
             item.ready_at = ctx.now
             _launch(ctx, node, item)
-        return True
-    if pending or counts.get("running", 0):
+            if item.status == "running" and item.mission_id is not None:
+                ctx.launches_left -= 1
+        return bool(items)
+    if started < total or done < started:
         return False
     items = ctx.session.scalars(
-        select(PipelineNode)
-        .where(PipelineNode.run_id == parent.run_id, PipelineNode.node == parent.node, PipelineNode.item_index >= 0)
-        .order_by(PipelineNode.item_index)
+        select(PipelineNode).where(_item_filter(parent)).order_by(PipelineNode.item_index)
     ).all()
     failed = [i.item_index for i in items if i.status != "succeeded"]
     results = [i.result for i in items]
@@ -420,6 +439,9 @@ def _submit(ctx: _Run, node: Node, row: PipelineNode, payload: Any) -> None:
 
 def _end(ctx: _Run, row: PipelineNode, status: str, *, result: Any = None, error: dict | None = None) -> None:
     row.status, row.result, row.error, row.finished_at = status, result, error, ctx.now
+    if row.item_index >= 0:
+        parent = ctx.rows[row.node]
+        parent.items_done = (parent.items_done or 0) + 1
     data = _about(ctx, row)
     if error:
         data["error"] = error

@@ -193,6 +193,22 @@ def definition_of(row: PipelineVersion) -> Definition:
     return _parsed(row.content_hash, row.source, row.name)
 
 
+_PINNED: dict[tuple[str, str, str, int], Definition] = {}
+_PINNED_MAX = 1024
+
+
+def pinned_definition(session: Session, tenant: str, name: str, version: int) -> Definition:
+    """The definition a run pinned, read from the database once per process (a version never changes)."""
+    key = (str(session.get_bind().url), tenant, name, version)  # a process may use more than one database
+    found = _PINNED.get(key)
+    if found is None:
+        found = definition_of(version_of(session, tenant, name, version))
+        if len(_PINNED) >= _PINNED_MAX:
+            _PINNED.clear()
+        _PINNED[key] = found
+    return found
+
+
 @lru_cache(maxsize=256)
 def _parsed(_digest: str, source: str, name: str) -> Definition:
     return parse(source, f"{name}.yaml")

@@ -1,4 +1,4 @@
-"""The pipeline runs resource: start with inputs (Idempotency-Key), read every node, list, cancel, retry; 4xx in shape."""
+"""The pipeline runs resource: start (Idempotency-Key), read every node, list, cancel, retry; 4xx in shape."""
 
 from __future__ import annotations
 

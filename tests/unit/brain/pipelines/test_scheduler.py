@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from brain.db import session_scope
 from brain.errors import Conflict, IdempotencyConflict, InvalidPipeline
 from brain.models import Event, Mission
 from brain.models.approval import Approval
 from brain.models.pipeline import PipelineNode, PipelineRun
-from brain.pipelines import runs, versions
+from brain.pipelines import after_commit, cascade, runs, versions
 from brain.services import approvals, execution, missions
 from tests.unit.conftest import unit_settings
 
@@ -250,3 +250,61 @@ outputs:
     with session_scope(settings.database_url) as session:
         child = session.get(PipelineRun, nodes["etl"].child_run_id)
         assert child.status == "succeeded" and child.parent_node_id == nodes["etl"].id
+
+
+def test_the_sweeper_finishes_what_a_crash_left_between_a_runs_end_and_its_cancels(settings):
+    _apply(settings, "etl")
+    run = _start(settings, "etl", {"partitions": 3})
+    _work(settings, steps=1)
+    with session_scope(settings.database_url) as session:
+        runs.cancel_run(session, settings, run.id, "default")
+        session.info.pop(after_commit.PENDING)  # the process dies right after the commit
+    with session_scope(settings.database_url) as session:
+        assert set(session.scalars(select(Mission.status).where(Mission.name.like("etl.transform%")))) == {"queued"}
+    assert cascade.sweep(settings) == 3
+    with session_scope(settings.database_url) as session:
+        assert set(session.scalars(select(Mission.status).where(Mission.name.like("etl.transform%")))) == {"cancelled"}
+    _, nodes = _run(settings, run.id)
+    assert {n.status for n in nodes.values()} == {"succeeded", "cancelled"}
+    assert cascade.sweep(settings) == 0
+
+
+def test_the_sweeper_hands_a_run_a_node_mission_whose_end_it_missed(settings):
+    _apply(settings, "ml-training")
+    run = _start(settings, "ml-training")
+    with session_scope(settings.database_url) as session:  # ended by a path that did not tell the run
+        session.execute(
+            update(Mission).where(Mission.name == "ml-training.fetch").values(status="succeeded", result={"rows": 1})
+        )
+    assert cascade.sweep(settings) == 1
+    assert _work(settings, steps=1) == ["ml-training.preprocess"]
+    _, nodes = _run(settings, run.id)
+    assert nodes["fetch"].status == "succeeded" and nodes["fetch"].result == {"rows": 1}
+
+
+WIDE = """
+name: wide
+nodes:
+  - {id: plan, type: transform, transform: range, args: {count: 250}}
+  - id: work
+    type: mission
+    agent: echo
+    foreach: nodes.plan.result
+    max_parallel: 1000
+    payload: {item: "${item}"}
+    dependencies: [plan]
+  - {id: total, type: transform, transform: count, args: {values: "${nodes.work.result}"}, dependencies: [work]}
+outputs:
+  total: "${nodes.total.result}"
+"""
+
+
+def test_a_wide_fan_out_starts_a_batch_at_once_and_the_rest_as_missions_end(settings):
+    _apply(settings, "wide", WIDE)
+    run = _start(settings, "wide")
+    with session_scope(settings.database_url) as session:
+        assert len(session.scalars(select(Mission.id).where(Mission.status == "queued")).all()) == 100
+    assert len(_work(settings)) == 250
+    run, nodes = _run(settings, run.id)
+    assert run.status == "succeeded" and run.outputs == {"total": 250}
+    assert (nodes["work"].items_total, nodes["work"].items_started, nodes["work"].items_done) == (250, 250, 250)
