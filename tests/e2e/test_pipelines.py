@@ -229,3 +229,18 @@ def test_a_failed_run_retried_reruns_only_its_failed_nodes(stack, tmp_path):
     assert retried["id"] == run["id"] and retried["status"] == "succeeded" and retried["outputs"] == {"done": 3}
     kept = next(n for n in retried["nodes"] if n["node"] == "fetch")
     assert (kept["mission_id"], kept["attempts"]) == (fetch["mission_id"], 1)  # not run again
+
+
+def test_after_a_rollback_new_runs_pin_the_earlier_version(stack, tmp_path):
+    env = _cli_env(stack, f"roll-{uuid.uuid4().hex[:6]}")
+    first, second = tmp_path / "v1.yaml", tmp_path / "v2.yaml"
+    first.write_text(FLAKY)
+    second.write_text(FLAKY.replace("payload: {items: [a, b, c]}", "payload: {items: [a, b]}"))
+    switch = tmp_path / "failing"
+    stack.brain("pipelines", "apply", "-f", str(first), env=env)
+    stack.brain("pipelines", "apply", "-f", str(second), env=env)
+    v2 = json.loads(stack.brain("pipelines", "run", "flaky", "-i", f"fail_file={switch}", "--wait", env=env).stdout)
+    assert (v2["version"], v2["outputs"]) == (2, {"done": 2})
+    stack.brain("pipelines", "rollback", "flaky", env=env)
+    v1 = json.loads(stack.brain("pipelines", "run", "flaky", "-i", f"fail_file={switch}", "--wait", env=env).stdout)
+    assert (v1["version"], v1["outputs"]) == (1, {"done": 3})
