@@ -10,6 +10,7 @@ from flask import Flask  # noqa: E402
 from flask_smorest import Api  # noqa: E402
 
 from api import access_log, auth, errors, rate_limits, request_context, security_headers  # noqa: E402
+from api.console import resources as console  # noqa: E402
 from api.docs import resources as docs  # noqa: E402
 from api.json_provider import OrjsonProvider  # noqa: E402
 from api.metrics_export import BrainMetrics  # noqa: E402
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         if brain_module is None or brain_module in settings.modules:
             api.register_blueprint(__import__(f"api.{name}.resources", fromlist=["blp"]).blp)
     app.register_blueprint(docs.blp)  # Swagger UI, from the package (no CDN)
+    app.register_blueprint(console.blp)  # the operator console, its assets in the package
     errors.register(app)
     request_context.register(app)
     access_log.register(app)

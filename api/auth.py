@@ -4,7 +4,8 @@ Every endpoint under /api needs a permission (brain/security/roles.py). It is lo
 1. on the view method, if decorated with `@requires("approve")` (any order among decorators);
 2. in ENDPOINT_PERMISSIONS by "blueprint.View:METHOD", then by "blueprint.View";
 3. otherwise the safe default: GET/HEAD need `read`, every other method needs `admin`.
-Paths outside /api (/health/*, /metrics) and the OpenAPI document and Swagger UI are public.
+Paths outside /api (/health/*, /metrics, /console pages) and the OpenAPI document and Swagger UI are
+public. The console's session cookie stands in for the header (api/console/session.py, with CSRF).
 Failures use the one error shape: 401 (with WWW-Authenticate) for a missing or bad token,
 403 when the token's roles lack the permission.
 """
@@ -20,6 +21,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 
 from api.app_settings import app_settings
+from api.console import session as console_session
 from api.errors import brain_error_body, error_body
 from brain.config import Settings
 from brain.errors import BrainError, ConfigError, Forbidden
@@ -112,10 +114,11 @@ def required_permission(endpoint: str | None, method: str) -> str | None:
 
 def _authenticate() -> None:
     """Before rate limits: read the token (tier 3 limits key on it); refusing comes later."""
-    g.identity, g.auth_error = None, None
+    g.identity, g.auth_error, g.csrf_refused = None, None, False
     try:
         header = request.headers.get("Authorization")
         if header is None:
+            _authenticate_console_session()
             return
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -130,6 +133,20 @@ def _authenticate() -> None:
         scope.enter_request_scope(current_tenant() if app_settings().multi_tenancy else None)
 
 
+def _authenticate_console_session() -> None:
+    """The console's cookie stands in for the header; unsafe requests must prove they are its own."""
+    token = console_session.session_token(request)
+    if token is None:
+        return
+    if not console_session.csrf_ok(request):
+        g.csrf_refused = True
+        return
+    try:
+        g.identity = verify_token(token, app_settings())
+    except AuthError as exc:
+        g.auth_error = f"the console session ended ({exc.message}): log in again"
+
+
 def _authorize():
     """After rate limits: 401 without an acceptable token (when required), 403 without the role."""
     if request.method == "OPTIONS":
@@ -137,6 +154,9 @@ def _authorize():
     permission = required_permission(request.endpoint, request.method)
     if permission is None:
         return None
+    if g.get("csrf_refused"):
+        body = error_body(403, "the CSRF token is missing or wrong: reload the console and try again", "csrf_failed")
+        return jsonify(body), 403
     if g.get("auth_error"):
         return _unauthorized(g.auth_error, invalid=True)
     identity = current_identity()

@@ -13,6 +13,7 @@ from flask_smorest import abort
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from api.connection import close_after_response
+from api.console import session as console_session
 from brain import logging as brain_logging
 from brain.json_limits import MAX_DEPTH, MAX_INT, MIN_INT, problems, text_problem
 
@@ -40,7 +41,8 @@ def _before() -> None:
     if chunked and limit is not None:
         _read_chunked(limit)
     has_body = (request.content_length or 0) > 0 or chunked
-    if has_body and not request.is_json:
+    form = request.path in console_session.FORM_POSTS and request.mimetype == "application/x-www-form-urlencoded"
+    if has_body and not request.is_json and not form:
         raise UnsupportedMediaType("Send the body as application/json.")
 
 

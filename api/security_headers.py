@@ -17,6 +17,12 @@ DOCS_CSP = (
     "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 )
 DOCS_PATH = "/api/docs"
+# The console (api/console/) is the strictest page: its own script and styles only, nothing inline.
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+CONSOLE_PATH = "/console"
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -32,7 +38,8 @@ CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, Last
 CORS_EXPOSE = "Location, Retry-After, X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 
 
-def _over_tls() -> bool:
+def over_tls() -> bool:
+    """Whether the client reached us over TLS (directly or through a trusted proxy)."""
     if request.is_secure:
         return True
     settings = app_settings()
@@ -57,11 +64,15 @@ def _cors(response: Response) -> None:
 
 
 def _after(response: Response) -> Response:
-    csp = DOCS_CSP if request.path.rstrip("/") == DOCS_PATH else API_CSP
+    csp = API_CSP
+    if request.path.rstrip("/") == DOCS_PATH:
+        csp = DOCS_CSP
+    elif request.path == CONSOLE_PATH or request.path.startswith(CONSOLE_PATH + "/"):
+        csp = CONSOLE_CSP
     response.headers.setdefault("Content-Security-Policy", csp)
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
-    if _over_tls():
+    if over_tls():
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     _cors(response)
     return response

@@ -86,16 +86,35 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
+            # pysqlite's own BEGIN comes late (at the first write) and not at all for a SAVEPOINT,
+            # so a transaction could read, then fail to write with an immediate "database is locked"
+            # once another process had committed; we begin every transaction ourselves instead.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:
+            # IMMEDIATE takes the write lock up front, where the busy timeout waits for it.
+            if not conn.get_execution_options().get(READS_ONLY):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     engine = create_engine(url, json_serializer=json_dumps, json_deserializer=json_loads, **pool_options())
     scope.install(engine, get_settings().multi_tenancy)
     return engine
+
+
+# Marks SQLite connections that never BEGIN (their statements commit one by one); SQLite cannot
+# use isolation_level="AUTOCOMMIT" for this, because it would reset pysqlite's own BEGIN handling.
+READS_ONLY = "brain_reads_only"
+
+
+def _reads_only(url: str) -> dict[str, object]:
+    return {READS_ONLY: True} if url.startswith("sqlite") else {"isolation_level": "AUTOCOMMIT"}
 
 
 _lock = ForkSafeLock()
@@ -111,9 +130,7 @@ def get_engine(url: str) -> Engine:
             _engines[url] = make_engine(url)
             _sessionmakers[url] = sessionmaker(_engines[url], expire_on_commit=False)
             # Same pool; each statement commits by itself, so a read pays no BEGIN/COMMIT round trips.
-            _readers[url] = sessionmaker(
-                _engines[url].execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-            )
+            _readers[url] = sessionmaker(_engines[url].execution_options(**_reads_only(url)), expire_on_commit=False)
         return _engines[url]
 
 

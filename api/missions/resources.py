@@ -22,6 +22,7 @@ from api.missions.schemas import (
 )
 from brain import __version__, submission
 from brain.agents import registered_agents
+from brain.agents.payload_schema import payload_schema
 from brain.db import read_scope, session_scope
 from brain.dispatch import queue_depths
 from brain.models import Mission
@@ -103,6 +104,11 @@ class MissionEnqueue(MethodView):
         return _enqueue(body)
 
 
+def _payload_schemas() -> dict[str, dict]:
+    schemas = {name: payload_schema(agent) for name, agent in registered_agents().items()}
+    return {name: schema for name, schema in sorted(schemas.items()) if schema is not None}
+
+
 @blp.route("/info")
 class MissionInfo(MethodView):
     @blp.response(200, InfoSchema)
@@ -120,6 +126,7 @@ class MissionInfo(MethodView):
             "queues": queues,
             "workers_online": workers,
             "agents": sorted(registered_agents()),
+            "payload_schemas": _payload_schemas(),
             "modules": list(settings.modules),
         }
 

@@ -155,6 +155,11 @@ class InfoSchema(ma.Schema):
     queues = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     workers_online = ma.fields.Integer()
     agents = ma.fields.List(ma.fields.String())
+    payload_schemas = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Dict(),
+        metadata={"description": "JSON Schema of each agent's payload (agents that take any object are left out)"},
+    )
     modules = ma.fields.List(ma.fields.String(), metadata={"description": "The enabled modules (BRAIN_MODULES)"})
 
 

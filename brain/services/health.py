@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, func, select, text
 
 from brain import queue_metrics
 from brain.config import Settings
-from brain.db import get_engine, session_scope, utcnow
+from brain.db import read_scope, session_scope, utcnow
 from brain.models import HealthCheck
 from brain.state import LAST_SWEEP_KEY, SWEEP_LEADER_KEY, get_broker_redis, get_redis
 
@@ -32,8 +32,8 @@ def _probe(fn: Callable[[], Any]) -> dict[str, Any]:
 
 def dependencies(settings: Settings) -> dict[str, dict[str, Any]]:
     def database() -> None:
-        with get_engine(settings.database_url).connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with read_scope(settings.database_url) as session:  # on SQLite a read takes no write lock
+            session.execute(text("SELECT 1"))
 
     return {
         "database": _probe(database),

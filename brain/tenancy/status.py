@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from brain.config import Settings
-from brain.db import session_scope
+from brain.db import read_scope
 from brain.errors import TenantDeleted, TenantSuspended, TenantUnknown
 from brain.fork_safe import ForkSafeLock
 from brain.models import Tenant
@@ -40,7 +40,7 @@ def lookup(database_url: str, tenant: str) -> TenantState | None:
         hit = _cache.get(tenant)
     if hit is not None and now - hit[0] < CACHE_S:
         return hit[1]
-    with session_scope(database_url) as session:
+    with read_scope(database_url) as session:  # callers may hold a write transaction already
         row = session.get(Tenant, tenant)
         found = None
         if row is not None:

@@ -1,0 +1,1 @@
+"""The operator console: pages under /console served by the API process, with its auth."""
