@@ -10,7 +10,7 @@ _s = get_settings()
 # Before any connection is made: the Redis transport that survives a broker restart.
 broker.install()
 
-broker_url = _s.broker_url
+broker_url, _sentinel_options = broker.celery_broker(_s.broker_url)
 broker_connection_retry_on_startup = True
 broker_connection_timeout = 3
 broker_transport_options = {
@@ -20,6 +20,7 @@ broker_transport_options = {
     "priority_steps": list(PRIORITY_STEPS),
     "sep": ":",
     "queue_order_strategy": "priority",
+    **_sentinel_options,  # master_name (and the sentinels' password) for a sentinel:// broker
 }
 # Mission state lives in the database; Celery results are never read.
 result_backend = None

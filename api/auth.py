@@ -13,7 +13,8 @@ Failures use the one error shape: 401 (with WWW-Authenticate) for a missing or b
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from apispec import BasePlugin
@@ -88,6 +89,26 @@ def require_platform(what: str) -> None:
     """403 unless the caller is the platform's (see is_platform_caller)."""
     if not is_platform_caller():
         raise Forbidden(f"{what} belong to the platform: only callers of tenant 'default' may use this")
+
+
+@contextmanager
+def reading_tenant(requested: str | None) -> Iterator[str]:
+    """Read as the caller's own tenant or, for a platform admin only, the tenant it asked for.
+
+    The database work inside runs in that tenant's scope, so row-level security shows exactly
+    its rows; anyone else asking for another tenant gets 403.
+    """
+    own = current_tenant()
+    if requested is None or requested == own:
+        yield own
+        return
+    require_platform("other tenants' missions and events")
+    identity = current_identity()
+    admin = ADMIN in permissions_of(identity.roles) if identity else app_settings().anonymous_admin
+    if not admin:
+        raise Forbidden("reading another tenant's missions and events needs the admin role")
+    with scope.tenant_scope(requested):
+        yield requested
 
 
 def current_actor() -> str | None:

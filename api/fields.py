@@ -20,3 +20,11 @@ class UTCDateTime(ma.fields.AwareDateTime):
             return when.astimezone(dt.UTC)
         except OverflowError:
             raise ma.ValidationError("Not a time that exists in UTC.") from None
+
+
+def tenant_arg() -> ma.fields.String:
+    """`?tenant=`: whose rows to read (a platform admin's choice; everyone else reads their own)."""
+    return ma.fields.String(
+        validate=ma.validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$", error="1-64 characters of A-Z a-z 0-9 . _ -"),
+        metadata={"description": "Another tenant's rows (platform admins only; default: your own)"},
+    )

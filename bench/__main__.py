@@ -80,6 +80,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results file (default {DEFAULT_OUT})")
     parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SCENARIO",
+        help="run just this scenario (repeatable), e.g. --only pipelines; the others print n/a",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"bench: {mode} run; {stack.auth_note}; data in {stack.data_dir}")
         api, api_url = stack.start_api("api")
         _, peer_url = stack.start_peer_api()
-        failed = run_all(stack, res, plan, args.soak, api, api_url, peer_url)
+        failed = run_all(stack, res, plan, args.soak, api, api_url, peer_url, set(args.only))
     except BaseException:
         failed = 1
         raise
@@ -122,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url: str, peer_url: str) -> int:
-    """Run every scenario; returns how many failed (their figures are missing)."""
+def run_all(
+    stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url: str, peer_url: str, only: set[str]
+) -> int:
+    """Run every scenario (or those in `only`); returns how many failed (their figures are missing)."""
 
     def e2e() -> None:
         off, off_url = stack.start_api("api-norails", NEURORAIL_PHASE="0")
@@ -159,8 +168,14 @@ def run_all(stack: Stack, res: Results, plan: dict, soak_s: float, api, api_url:
     ]
     if soak_s > 0:
         scenarios.append(("soak", lambda: worker_scenarios.soak(stack, res, soak_s, api, api_url)))
+    unknown = only - {name for name, _ in scenarios}
+    if unknown:
+        names = ", ".join(name for name, _ in scenarios)
+        raise SystemExit(f"bench: no scenario {', '.join(sorted(unknown))}; there are {names}")
     failed = 0
     for name, run in scenarios:
+        if only and name not in only:
+            continue
         step(name)
         try:
             run()

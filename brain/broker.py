@@ -10,8 +10,9 @@ and the worker stops with "Unrecoverable error" (kombu#582, #970 show the same p
 
 The fix: a transport that keeps its connection parameters once set, so the late close and
 acks reach Redis (or fail with a connection error, which Celery handles and retries). It is
-registered for the `redis`/`rediss` schemes (including `redis+socket://`) before the Celery
-app connects. Nothing else changes: messages, keys and options are kombu's.
+registered for the `redis`/`rediss` schemes (including `redis+socket://`) and, as kombu's
+sentinel transport with the same fix, for `sentinel://`, before the Celery app connects.
+Nothing else changes: messages, keys and options are kombu's.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from typing import Any
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
 
+from brain import redis_urls
+
 TRANSPORT = "brain.broker:Transport"
+SENTINEL_TRANSPORT = "brain.broker:SentinelTransport"
 
 
-class Transport(kombu_redis.Transport):
-    """kombu's Redis transport whose `client` (connection parameters) is never reset to None."""
+class _KeepsClient:
+    """A kombu transport whose `client` (connection parameters) is never reset to None."""
 
     _client: Any = None
 
@@ -41,7 +45,23 @@ class Transport(kombu_redis.Transport):
             self._client = value
 
 
+class Transport(_KeepsClient, kombu_redis.Transport):
+    """kombu's Redis transport, surviving a broker restart."""
+
+
+class SentinelTransport(_KeepsClient, kombu_redis.SentinelTransport):
+    """kombu's Sentinel transport (it follows a failover), surviving a broker restart the same way."""
+
+
 def install() -> None:
-    """Make Celery and kombu use this transport for every Redis broker URL."""
+    """Make Celery and kombu use these transports for every Redis and Sentinel broker URL."""
     for scheme in ("redis", "rediss"):
         TRANSPORT_ALIASES[scheme] = TRANSPORT
+    TRANSPORT_ALIASES["sentinel"] = SENTINEL_TRANSPORT
+
+
+def celery_broker(url: str) -> tuple[str, dict]:
+    """Celery's broker_url and extra transport options for a BRAiN broker URL (sentinel:// converted)."""
+    if redis_urls.is_sentinel(url):
+        return redis_urls.parse(url).kombu()
+    return url, {}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import redis
+from redis.sentinel import Sentinel
 
+from brain import redis_urls
 from brain.config import Settings
 from brain.embedded_redis import ensure_running
 from brain.fork_safe import ForkSafeLock
@@ -25,19 +27,38 @@ def get_redis(settings: Settings) -> redis.Redis:
         client = _clients.get(settings.redis_url)
         if client is None:
             ensure_embedded(settings)
-            # Blocking: a gevent node's thousand greenlets wait for a free connection rather
-            # than fail with "Too many connections" (redis-py's plain pool raises at its limit).
-            pool = redis.BlockingConnectionPool.from_url(
-                settings.redis_url,
-                max_connections=settings.redis_max_connections,
-                timeout=POOL_WAIT_S,
-                socket_timeout=5,
-                socket_connect_timeout=2,
-                health_check_interval=30,
-            )
-            client = redis.Redis(connection_pool=pool)
+            if redis_urls.is_sentinel(settings.redis_url):
+                client = _sentinel_master(settings.redis_url, settings.redis_max_connections)
+            else:
+                # Blocking: a gevent node's thousand greenlets wait for a free connection rather
+                # than fail with "Too many connections" (redis-py's plain pool raises at its limit).
+                pool = redis.BlockingConnectionPool.from_url(
+                    settings.redis_url,
+                    max_connections=settings.redis_max_connections,
+                    timeout=POOL_WAIT_S,
+                    **_TIMEOUTS,
+                )
+                client = redis.Redis(connection_pool=pool)
             _clients[settings.redis_url] = client
         return client
+
+
+_TIMEOUTS = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 30}
+
+
+def _sentinel_master(url: str, max_connections: int | None = None) -> redis.Redis:
+    """A client of whichever server the sentinels name master now; it follows a failover.
+
+    Its connections ask the sentinels again when the master stops answering or turns
+    read-only, so the Lua scripts (budgets, breakers, rate limits) run on the new master.
+    """
+    target = redis_urls.parse(url)
+    sentinel_kwargs = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if target.sentinel_password:
+        sentinel_kwargs["password"] = target.sentinel_password
+    sentinels = Sentinel(list(target.sentinels), sentinel_kwargs=sentinel_kwargs)
+    pool_options = {"max_connections": max_connections} if max_connections else {}
+    return sentinels.master_for(target.master_name, db=target.db, password=target.password, **_TIMEOUTS, **pool_options)
 
 
 # Key names in one place so every process agrees on them.
@@ -69,7 +90,11 @@ def get_broker_redis(settings: Settings) -> redis.Redis:
     with _lock:
         client = _clients.get(url)
         if client is None:
-            client = _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+            if redis_urls.is_sentinel(url):
+                client = _sentinel_master(url)
+            else:
+                client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+            _clients[url] = client
         return client
 
 

@@ -55,13 +55,8 @@ def stack(request: pytest.FixtureRequest):
     profile = request.param
     # Multi-tenant, so that each test can keep to a tenant of its own on the shared stack.
     s = make_stack(profile, request, f"shared_{profile}", shared=True, BRAIN_MULTI_TENANCY="true")
-    try:
-        s.start_api()
-        s.start_worker(concurrency=2)
-        s.start_beat()
+    with s.serving(concurrency=2):
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(params=PROFILES)

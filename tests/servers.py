@@ -109,22 +109,101 @@ def _run_as(user: str | None, args: list[str], check: bool = True) -> subprocess
     return subprocess.run(args, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def start_postgres() -> PostgresServer:
-    """initdb + pg_ctl start in a temp dir; PostgreSQL refuses root, so run as `postgres` then."""
+def _pg_base() -> tuple[str, str | None]:
+    """A directory for one server; PostgreSQL refuses root, so it runs as `postgres` then."""
     base = scratch_dir("pg-")
     user = None
     if os.geteuid() == 0:
         user = "postgres"
         shutil.chown(base, user=user)
-    datadir = os.path.join(base, "data")
-    port = free_port()
-    _run_as(user, [_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
-    opts = f"-p {port} -h 127.0.0.1 -k {base} -c fsync=off -c synchronous_commit=off -c max_connections=300"
+    return base, user
+
+
+def _pg_start(base: str, user: str | None, datadir: str, port: int, settings: str) -> PostgresServer:
+    opts = f"-p {port} -h 127.0.0.1 -k {base} -c fsync=off -c max_connections=300 {settings}"
     _run_as(user, [_pg_bin("pg_ctl"), "-D", datadir, "-o", opts, "-l", os.path.join(base, "log"), "-w", "start"])
     server = PostgresServer(port=port, datadir=datadir, user=user, options=opts)
     server.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    return server
+
+
+def start_postgres(settings: str = "-c synchronous_commit=off") -> PostgresServer:
+    """initdb + pg_ctl start in a temp dir, with database `brain`."""
+    base, user = _pg_base()
+    datadir = os.path.join(base, "data")
+    _run_as(user, [_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+    server = _pg_start(base, user, datadir, free_port(), settings)
     server.url = server.create_database("brain")
     return server
+
+
+@dataclass
+class PostgresPair:
+    """A primary streaming to a hot standby (pg_basebackup -R), synchronously or not."""
+
+    primary: PostgresServer
+    standby: PostgresServer
+    synchronous: bool
+
+    def url(self, name: str) -> str:
+        """Database `name` on whichever of the two accepts writes (libpq tries both hosts in order)."""
+        hosts = "&".join(f"host=127.0.0.1:{server.port}" for server in (self.primary, self.standby))
+        return f"postgresql+psycopg2://postgres@/{name}?{hosts}&target_session_attrs=read-write"
+
+    def kill_primary(self) -> None:
+        """The primary's host dies: no checkpoint, no goodbye to clients."""
+        _run_as(self.primary.user, [_pg_bin("pg_ctl"), "-D", self.primary.datadir, "-m", "immediate", "stop"])
+
+    def promote(self) -> None:
+        _run_as(self.standby.user, [_pg_bin("pg_ctl"), "-D", self.standby.datadir, "-w", "promote"])
+
+    def stop(self) -> None:
+        self.standby.stop()
+        self.primary.stop()
+
+
+def start_postgres_pair(synchronous: bool) -> PostgresPair:
+    """Primary + hot standby on loopback; with `synchronous`, a commit returns once the standby has it."""
+    commit = "-c synchronous_commit=on" if synchronous else "-c synchronous_commit=local"
+    primary = start_postgres(f"-c wal_level=replica -c max_wal_senders=5 {commit}")
+    base, user = _pg_base()
+    datadir = os.path.join(base, "data")
+    _run_as(
+        user,
+        [
+            _pg_bin("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            datadir,
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+        ],
+    )
+    standby = _pg_start(base, user, datadir, free_port(), "-c hot_standby=on")
+    import psycopg2
+
+    conn = psycopg2.connect(primary.admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        if synchronous:
+            cur.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            cur.execute("SELECT pg_reload_conf()")
+
+        def streaming() -> bool:
+            cur.execute("SELECT sync_state FROM pg_stat_replication WHERE state = 'streaming'")
+            row = cur.fetchone()
+            return bool(row) and (row[0] == "sync" or not synchronous)
+
+        wait_for(streaming, 30, 0.2, what="the standby to stream")
+    conn.close()
+    return PostgresPair(primary, standby, synchronous)
 
 
 @dataclass
@@ -182,3 +261,81 @@ def start_redis(persistent: bool = False) -> RedisServer:
     server = RedisServer(port=free_port(), workdir=scratch_dir("redis-"), persistent=persistent)
     server.start()
     return server
+
+
+@dataclass
+class SentinelGroup:
+    """A Redis master, one replica and three sentinels on loopback (quorum 2), as operators run it."""
+
+    master_name: str
+    master: RedisServer
+    replica: RedisServer
+    sentinel_ports: list[int]
+    workdir: str
+    sentinels: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The BRAiN URL of this group (BRAIN_REDIS_URL / BRAIN_BROKER_URL)."""
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"sentinel://{hosts}/0?master_name={self.master_name}"
+
+    def master_port(self) -> int | None:
+        """The master's port as the sentinels name it now (None while they cannot say)."""
+        for port in self.sentinel_ports:
+            try:
+                found = redis.Redis(port=port, socket_timeout=1).sentinel_get_master_addr_by_name(self.master_name)
+            except redis.RedisError:
+                continue
+            if found:
+                return int(found[1])
+        return None
+
+    def stop(self) -> None:
+        for proc in self.sentinels:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.sentinels:
+            proc.wait(10)
+        for server in (self.master, self.replica):
+            server.stop()
+
+
+def start_sentinel_group(master_name: str = "brain") -> SentinelGroup:
+    """Master + replica (REPLICAOF) + three sentinels that mark the master down after 1 s."""
+    workdir = scratch_dir("sentinel-")
+    master = RedisServer(port=free_port(), workdir=scratch_dir("redis-master-"))
+    master.start()
+    replica = RedisServer(port=free_port(), workdir=scratch_dir("redis-replica-"))
+    replica.start()
+    replica.client().replicaof("127.0.0.1", master.port)
+    wait_for(lambda: replica.client().info("replication").get("master_link_status") == "up", 20, what="replica sync")
+    group = SentinelGroup(master_name, master, replica, [free_port() for _ in range(3)], workdir)
+    for port in group.sentinel_ports:
+        config = os.path.join(workdir, f"sentinel-{port}.conf")
+        with open(config, "w") as out:
+            out.write(
+                f"port {port}\nbind 127.0.0.1\ndir {workdir}\n"
+                f"sentinel monitor {master_name} 127.0.0.1 {master.port} 2\n"
+                f"sentinel down-after-milliseconds {master_name} 1000\n"
+                f"sentinel failover-timeout {master_name} 10000\n"
+                f"sentinel parallel-syncs {master_name} 1\n"
+            )
+        group.sentinels.append(
+            subprocess.Popen(
+                [redis_server_binary(), config, "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
+    wait_for(lambda: group.master_port() == master.port, 20, what="sentinels to agree on the master")
+
+    def replicas_known() -> bool:
+        try:
+            return all(
+                int(redis.Redis(port=p, socket_timeout=1).sentinel_master(master_name)["num-other-sentinels"]) == 2
+                for p in group.sentinel_ports
+            )
+        except redis.RedisError:
+            return False
+
+    wait_for(replicas_known, 30, what="the sentinels to find each other")
+    return group

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,17 @@ class Stack:
     def start_beat(self) -> Proc:
         schedule = os.path.join(self.data_dir, "beat-schedule")
         return self.spawn("beat", [sys.executable, "-m", "celery", "-A", "brain", "beat", "-s", schedule, "-l", "info"])
+
+    @contextmanager
+    def serving(self, concurrency: int = 2, **api_env: str) -> Iterator[Stack]:
+        """API + one prefork worker node + beat for the block; every process stopped after it."""
+        try:
+            self.start_api(**api_env)
+            self.start_worker(concurrency=concurrency)
+            self.start_beat()
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         # Signal every process first, then wait: shutdowns overlap instead of queueing.

@@ -14,7 +14,7 @@ import orjson
 from flask import Blueprint, Response, abort, jsonify, redirect, request, send_from_directory
 
 from api.app_settings import app_settings
-from api.auth import current_identity
+from api.auth import current_identity, is_platform_caller
 from api.console import session
 from api.errors import error_body
 from api.security_headers import over_tls
@@ -103,9 +103,15 @@ def whoami() -> Response:
     response = Response(mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     csrf = session.ensure_csrf(request, response, over_tls())
-    response.set_data(
-        orjson.dumps({**who, "permissions": sorted(permissions), "csrf": csrf, "profile": settings.profile})
-    )
+    # A platform admin of a multi-tenant deployment may read any tenant's missions (?tenant=).
+    body = {
+        **who,
+        "permissions": sorted(permissions),
+        "csrf": csrf,
+        "profile": settings.profile,
+        "all_tenants": settings.multi_tenancy and is_platform_caller() and ADMIN in permissions,
+    }
+    response.set_data(orjson.dumps(body))
     return response
 
 

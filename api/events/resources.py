@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
-from api.auth import current_tenant
+from api.auth import current_tenant, reading_tenant
 from api.events.schemas import (
     EventListArgs,
     EventPageSchema,
@@ -41,8 +41,8 @@ class Events(MethodView):
     @blp.response(200, EventPageSchema)
     def get(self, args: dict):
         """Events newest first, by cursor; filter by type (`mission.*` for a family), mission_id, since."""
-        with session_scope(app_settings().database_url) as session:
-            items, next_cursor = service.list_events(session, tenant=current_tenant(), **args)
+        with reading_tenant(args.pop("tenant", None)) as tenant, session_scope(app_settings().database_url) as session:
+            items, next_cursor = service.list_events(session, tenant=tenant, **args)
         return {"items": items, "next_cursor": next_cursor}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.fields import UTCDateTime
+from api.fields import UTCDateTime, tenant_arg
 
 
 class EventSchema(ma.Schema):
@@ -22,6 +22,7 @@ class EventSchema(ma.Schema):
 class EventListArgs(ma.Schema):
     type = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     mission_id = ma.fields.UUID()
+    tenant = tenant_arg()
     since = UTCDateTime()
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
     cursor = ma.fields.String(validate=ma.validate.Length(max=200))

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.app_settings import app_settings
-from api.auth import current_actor, current_tenant, is_platform_caller
+from api.auth import current_actor, current_tenant, is_platform_caller, reading_tenant
 from api.errors import brain_error_body
 from api.missions.schemas import (
     BatchResultSchema,
@@ -19,6 +19,7 @@ from api.missions.schemas import (
     MissionListArgs,
     MissionPageSchema,
     MissionSchema,
+    TenantArgs,
 )
 from brain import __version__, submission
 from brain.agents import registered_agents
@@ -67,8 +68,8 @@ class Missions(MethodView):
     @blp.response(200, MissionPageSchema)
     def get(self, args: dict):
         """List missions, newest first, by cursor."""
-        with read_scope(app_settings().database_url) as session:
-            items, next_cursor = service.list_missions(session, tenant=current_tenant(), **args)
+        with reading_tenant(args.pop("tenant", None)) as tenant, read_scope(app_settings().database_url) as session:
+            items, next_cursor = service.list_missions(session, tenant=tenant, **args)
         return {"items": items, "next_cursor": next_cursor}
 
 
@@ -133,12 +134,13 @@ class MissionInfo(MethodView):
 
 @blp.route("/<uuid:mission_id>")
 class MissionById(MethodView):
+    @blp.arguments(TenantArgs, location="query")
     @blp.response(200, MissionSchema)
     @blp.alt_response(404, description="No such mission")
-    def get(self, mission_id: uuid.UUID):
+    def get(self, args: dict, mission_id: uuid.UUID):
         """One mission."""
-        with read_scope(app_settings().database_url) as session:
-            return service.get_mission(session, mission_id, current_tenant())
+        with reading_tenant(args.get("tenant")) as tenant, read_scope(app_settings().database_url) as session:
+            return service.get_mission(session, mission_id, tenant)
 
 
 @blp.route("/<uuid:mission_id>/cancel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from api.fields import UTCDateTime, tenant_arg
 from brain.models.mission import STATUSES
 from brain.rails import default_chain
 from brain.submission import MissionSubmission
@@ -139,8 +140,18 @@ def mission_dict(m) -> dict:
 class MissionListArgs(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     agent = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    tag = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100), metadata={"description": "Missions with this tag"}
+    )
+    created_after = UTCDateTime(metadata={"description": "Created at or after (ISO-8601)"})
+    created_before = UTCDateTime(metadata={"description": "Created before (ISO-8601)"})
+    tenant = tenant_arg()
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
     cursor = ma.fields.String(validate=ma.validate.Length(max=200))
+
+
+class TenantArgs(ma.Schema):
+    tenant = tenant_arg()
 
 
 class MissionPageSchema(ma.Schema):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from brain import redis_urls
 from brain.config.settings import Settings, all_specs, mask
 from brain.errors import ConfigError
 from brain.profiles import DEFAULT_PROFILE, PROFILE_NAMES, PROFILES
@@ -24,7 +25,11 @@ def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> None:
         raise ConfigError(f"{name}={mask(url)!r} is malformed ({exc})") from None
     if parts.scheme not in schemes:
         raise ConfigError(f"{name}={mask(url)!r} is malformed: scheme must be one of {', '.join(schemes)}")
-    if parts.scheme in ("postgresql", "postgresql+psycopg2", "postgres", "redis", "rediss") and not parts.hostname:
+    # PostgreSQL may name its hosts in the query instead (?host=a:5432&host=b:5432, for failover).
+    hosts_in_query = parts.scheme.startswith("postgres") and "host=" in parts.query
+    if parts.scheme in ("postgresql", "postgresql+psycopg2", "postgres", "redis", "rediss") and not (
+        parts.hostname or hosts_in_query
+    ):
         raise ConfigError(f"{name}={mask(url)!r} is malformed: no host")
 
 
@@ -85,8 +90,17 @@ def _broker_from_redis(redis_url: str) -> str:
 
 def _validate(s: Settings) -> None:
     _check_url("BRAIN_DATABASE_URL", s.database_url, ("sqlite", "postgresql", "postgresql+psycopg2", "postgres"))
-    _check_url("BRAIN_REDIS_URL", s.redis_url, ("redis", "rediss", "unix"))
-    _check_url("BRAIN_BROKER_URL", s.broker_url, ("redis", "rediss", "redis+socket"))
+    for name, url, schemes in (
+        ("BRAIN_REDIS_URL", s.redis_url, ("redis", "rediss", "unix")),
+        ("BRAIN_BROKER_URL", s.broker_url, ("redis", "rediss", "redis+socket")),
+    ):
+        if not redis_urls.is_sentinel(url):
+            _check_url(name, url, (*schemes, "sentinel"))
+            continue
+        try:
+            redis_urls.parse(url)  # several hosts in one URL: not a shape urlsplit checks
+        except ConfigError as exc:
+            raise ConfigError(f"{name}={mask(url)!r}: {exc}") from None
     longest = int(hard_limit(s.max_timeout_s, s.time_limit_grace_s))
     if s.visibility_timeout_s <= longest:
         raise ConfigError(

@@ -5,8 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from brain.config import Settings
@@ -25,7 +40,18 @@ def get_mission(session: Session, mission_id: uuid.UUID, tenant: str | None = No
     return mission
 
 
-def list_missions(
+def list_missions(session: Session, *, limit: int = 50, **filters: Any) -> tuple[Sequence[Row], str | None]:
+    """A page of missions, newest first, by keyset on (created_at, id).
+
+    Rows, not ORM objects: a page is only read and serialized, and loading 50 objects into
+    the identity map costs more than the query.
+    """
+    rows = session.execute(mission_page_query(session, limit=limit, **filters)).all()
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def mission_page_query(
     session: Session,
     *,
     status: str | None = None,
@@ -33,12 +59,11 @@ def list_missions(
     limit: int = 50,
     cursor: str | None = None,
     tenant: str | None = None,
-) -> tuple[Sequence[Row], str | None]:
-    """A page of missions, newest first, by keyset on (created_at, id).
-
-    Rows, not ORM objects: a page is only read and serialized, and loading 50 objects into
-    the identity map costs more than the query.
-    """
+    tag: str | None = None,
+    created_after: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+) -> Select:
+    """The page's SELECT (one row more than `limit`, to know whether another page follows)."""
     query = select(Mission.__table__)
     if status:
         query = query.where(Mission.status == status)
@@ -46,13 +71,27 @@ def list_missions(
         query = query.where(Mission.agent == agent)
     if tenant is not None:
         query = query.where(Mission.tenant == tenant)
+    if tag:
+        query = query.where(_has_tag(session, tag))
+    if created_after:
+        query = query.where(Mission.created_at >= created_after)
+    if created_before:
+        query = query.where(Mission.created_at < created_before)
     if cursor:
         when, last_id = decode_cursor(cursor)
         query = query.where(or_(Mission.created_at < when, and_(Mission.created_at == when, Mission.id < last_id)))
-    query = query.order_by(Mission.created_at.desc(), Mission.id.desc()).limit(limit + 1)
-    rows = session.execute(query).all()
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return query.order_by(Mission.created_at.desc(), Mission.id.desc()).limit(limit + 1)
+
+
+def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    """`tag` is among the mission's tags (a JSON list): containment on PostgreSQL, json_each on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(Mission.tags, JSONB).contains([tag])
+    return exists(
+        select(literal(1))
+        .select_from(func.json_each(Mission.tags).table_valued("value"))
+        .where(literal_column("value") == tag)
+    )
 
 
 def cancel_mission(

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.servers import wait_for
 from tests.stack import REPO, make_stack
@@ -43,7 +43,7 @@ rules:
 
 @pytest.fixture(scope="module")
 def console(request, tmp_path_factory):
-    """API (auth required) + one prefork worker + beat on PostgreSQL and Redis; echo {hold: true} needs approval."""
+    """API (auth required, multi-tenant) + a prefork worker + beat on PostgreSQL and Redis; echo {hold: true} waits."""
     policies = tmp_path_factory.mktemp("policies")
     (policies / "hold.yaml").write_text(textwrap.dedent(POLICY))
     s = make_stack(
@@ -52,19 +52,15 @@ def console(request, tmp_path_factory):
         "console_e2e",
         BRAIN_POLICIES_DIR=str(policies),
         BRAIN_AUTH_REQUIRED="true",
+        BRAIN_MULTI_TENANCY="true",  # as a platform runs it: row-level security, a platform admin
         NEURORAIL_PHASE="2",
         NEURORAIL_ENFORCEMENT_PERCENTAGE="100",
         NEURORAIL_REFLEX_FAILURES="2",
         NEURORAIL_REFLEX_COOLDOWN_S="600",  # stays open until someone resets it
         NEURORAIL_ROLLBACK_MIN_MISSIONS="100000",
     )
-    try:
-        s.start_api()
-        s.start_worker(concurrency=2)
-        s.start_beat()
+    with s.serving(concurrency=2):
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +89,14 @@ def shot(request):
     return save
 
 
-def log_in(browser, console, sub: str, *roles: str):
-    """A browser context logged in through the form, as `sub` with `roles`; returns its page."""
+def log_in(browser, console, sub: str, *roles: str, tenant: str = "default"):
+    """A browser context logged in through the form, as `sub` of `tenant` with `roles`; returns its page."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=console.api_url)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # confirmations are answered yes
     page.goto("/console/")
     assert page.url.endswith("/console/login")
-    page.get_by_label("API token").fill(console.token(sub=sub, roles=roles))
+    page.get_by_label("API token").fill(console.token(sub=sub, tenant=tenant, roles=roles))
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/console/#?/?.*$"))
     page.locator("#who").filter(has_text=sub).wait_for()
@@ -361,23 +357,84 @@ def test_an_admin_creates_suspends_and_resumes_a_tenant(browser, console, shot):
     assert operator.get_by_role("link", name="Tenants").is_hidden()
 
 
+def test_a_platform_admin_reads_a_customer_tenants_missions_read_only(browser, console, shot):
+    customer = f"cust-{uuid.uuid4().hex[:6]}"
+    token = console.token(sub="carla", tenant=customer, roles=("operator",))
+    resp = console.request(
+        "POST",
+        "/api/missions",
+        token=token,
+        json={"name": "customer work", "agent": "sleep", "payload": {"seconds": 60}},
+    )
+    assert resp.status_code == 202, resp.text
+    mission = resp.json()
+    page = log_in(browser, console, "ada", "admin")
+    page.locator("#missions").wait_for()
+    assert page.locator(f'#missions tr[data-id="{mission["id"]}"]').count() == 0  # not in the admin's own list
+    page.get_by_label("Tenant").fill(customer)
+    page.get_by_role("button", name="Filter").click()
+    page.locator(f'#missions tr[data-id="{mission["id"]}"]').wait_for()
+    assert page.get_by_role("button", name=re.compile("Cancel")).count() == 0  # read only
+    page.locator(f'#missions tr[data-id="{mission["id"]}"] a').click()
+    page.locator("#timeline").filter(has_text="mission.created").wait_for()
+    assert customer in page.locator("#facts").inner_text()
+    assert page.get_by_role("button", name="Cancel mission").count() == 0
+    shot(page)
+    # The customer's own operator has no tenant field and cannot ask for another tenant.
+    own = log_in(browser, console, "carla", "operator", tenant=customer)
+    own.locator("#missions").wait_for()
+    assert own.get_by_label("Tenant").count() == 0
+    assert own.request.get("/api/missions?tenant=default").status == 403
+    console.request("POST", f"/api/missions/{mission['id']}/cancel", token=token)
+
+
 def test_bulk_cancel_by_filter(browser, console, shot):
-    agent = "sleep"
-    ids = [console.submit(agent, {"seconds": 60}, name=f"bulk {n}")["id"] for n in range(5)]
+    tag = f"bulk-{uuid.uuid4().hex[:6]}"
+    ids = [console.submit("sleep", {"seconds": 60}, name=f"bulk {n}", tags=[tag])["id"] for n in range(5)]
+    bystander = console.submit("sleep", {"seconds": 60}, name="not in the filter")
     page = log_in(browser, console, "olga", "operator")
     page.locator("#missions").wait_for()
-    page.get_by_label("Agent").select_option(agent)
+    page.get_by_label("Tag").fill(tag)
+    page.get_by_label("Created from").fill("2020-01-01T00:00")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_url(re.compile(r"agent=sleep"))
-    page.locator(f'#missions tr[data-id="{ids[0]}"]').wait_for()
+    page.wait_for_url(re.compile(f"tag={tag}"))
+    expect(page.locator("#missions tbody tr")).to_have_count(5)  # the tag selects exactly its five
     messages: list[str] = []
     page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Cancel all matching").click()
-    page.locator("#toast p").filter(has_text="Cancelled").wait_for(timeout=30_000)
-    assert re.search(r"Cancel all (\d+) unfinished", messages[0])
-    assert int(re.search(r"all (\d+)", messages[0]).group(1)) >= 5
+    page.locator("#toast p").filter(has_text="Cancelled 5 of 5").wait_for(timeout=30_000)
+    assert "Cancel all 5 unfinished mission(s)" in messages[0]
     wait_for(lambda: all(console.mission(i)["status"] == "cancelled" for i in ids), 30, what="all five cancelled")
+    assert console.mission(bystander["id"])["status"] != "cancelled"
     page.locator(f'#missions tr[data-id="{ids[0]}"] .status-cancelled').wait_for(timeout=10_000)
+    shot(page)
+    console.request("POST", f"/api/missions/{bystander['id']}/cancel")
+
+
+def test_a_narrow_window_has_no_sideways_scroll_and_the_keyboard_reaches_every_section(browser, console, shot):
+    page = log_in(browser, console, "ada", "admin")
+    page.set_viewport_size({"width": 390, "height": 800})
+    for section in ("missions", "submit", "approvals", "pipelines", "rails", "system", "tenants"):
+        page.goto(f"/console/#/{section}")
+        page.locator("main h1").wait_for()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{section} scrolls sideways by {overflow}px"
+    # Tab from the top: the skip link first, then the sections in order.
+    page.goto("/console/#/missions")
+    page.reload()  # a fresh load: the keyboard starts at the top of the page
+    page.locator("#missions").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Submit"
+    page.keyboard.press("Enter")
+    page.locator("#submit-form").wait_for()
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('main input, main select, main textarea')]
+           .filter((el) => el.type !== 'hidden' && !el.labels?.length && !el.getAttribute('aria-label')).length"""
+    )
+    assert unlabelled == 0
     shot(page)
 
 

@@ -238,3 +238,25 @@ def test_tenant_a_gets_nothing_of_tenant_b_on_any_route(stack, two_tenants):
     assert (mine["description"], mine["nodes"][0]["id"]) == ("b-pipeline-secret", "n")
     tenant_b = stack.request("GET", f"/api/tenants/{t['b']}").json()  # the platform's admin
     assert (tenant_b["status"], tenant_b["name"]) == ("active", t["b"])
+
+
+def test_a_platform_admin_reads_another_tenants_missions_and_no_one_else_can(stack, two_tenants):
+    b, mission = two_tenants["b"], two_tenants["b_mission"]
+    platform = stack.token(sub="ops", roles=("admin",))  # an admin of tenant default
+    listed = stack.request("GET", "/api/missions", token=platform, params={"tenant": b, "limit": 200})
+    assert listed.status_code == 200, listed.text
+    assert {m["tenant"] for m in listed.json()["items"]} == {b}
+    assert mission in {m["id"] for m in listed.json()["items"]}
+    one = stack.request("GET", f"/api/missions/{mission}", token=platform, params={"tenant": b})
+    assert one.status_code == 200 and one.json()["name"] == "b-secret", one.text
+    events = stack.request("GET", "/api/events", token=platform, params={"tenant": b, "mission_id": mission})
+    assert events.status_code == 200 and {e["mission_id"] for e in events.json()["items"]} == {mission}
+    # Without ?tenant= even the platform admin reads its own tenant only.
+    assert stack.request("GET", f"/api/missions/{mission}", token=platform).status_code == 404
+    for token in (two_tenants["a_admin"], stack.token(sub="vic", roles=("viewer",))):
+        resp = stack.request("GET", "/api/missions", token=token, params={"tenant": b})
+        assert resp.status_code == 403 and resp.json()["error"] == "forbidden", resp.text
+        resp = stack.request("GET", f"/api/missions/{mission}", token=token, params={"tenant": b})
+        assert resp.status_code == 403, resp.text
+    bad = stack.request("GET", "/api/missions", token=platform, params={"tenant": "no such!"})
+    assert bad.status_code == 422 and "tenant" in bad.json()["errors"]["query"]

@@ -17,8 +17,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.load import Load, assert_only_202_or_503, assert_ran_once, starts, statuses
 from tests.servers import start_postgres, start_redis, wait_for
-from tests.stack import FINAL, Proc, Stack
+from tests.stack import Proc, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.standard]
 
@@ -38,92 +39,6 @@ def fault_stack(request):
         pg.stop()
 
 
-class Load:
-    """Submits missions at a steady rate from a thread; records every answer."""
-
-    def __init__(self, stack: Stack, body, rate: float = 10, url: str | None = None) -> None:
-        self.stack, self.body, self.interval, self.url = stack, body, 1 / rate, url
-        self.answers: list[tuple[int, str | None, dict]] = []  # (status, mission id, headers)
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                resp = self.stack.request("POST", "/api/missions", url=self.url, json=self.body(), timeout=30)
-                mission_id = resp.json().get("id") if resp.status_code == 202 else None
-                self.answers.append((resp.status_code, mission_id, dict(resp.headers)))
-            except requests.RequestException as exc:
-                self.errors.append(f"{type(exc).__name__}: {exc}")
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
-
-    def __enter__(self) -> Load:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(60)
-
-    def accepted(self) -> list[str]:
-        return [mission_id for status, mission_id, _ in self.answers if status == 202]
-
-
-def _statuses(stack: Stack, ids: list[str]) -> dict[str, str]:
-    engine = create_engine(stack.env["BRAIN_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT CAST(id AS TEXT), status FROM missions")).all()
-    finally:
-        engine.dispose()
-    found = dict(rows)
-    return {mission_id: found.get(mission_id, "missing") for mission_id in ids}
-
-
-def _all_final(stack: Stack, ids: list[str], timeout: float) -> dict[str, str]:
-    last: dict[str, str] = {}
-
-    def done() -> bool:
-        nonlocal last
-        last = _statuses(stack, ids)
-        return all(status in FINAL for status in last.values())
-
-    try:
-        wait_for(done, timeout, 0.5, what="every accepted mission to finish")
-    except TimeoutError:
-        stuck = collections.Counter(last.values())
-        logs = "\n".join(f"--- {p.name}\n{p.tail(40)}" for p in stack.procs)
-        raise AssertionError(f"not every accepted mission finished: {dict(stuck)}\n{logs}") from None
-    return last
-
-
-def _starts(runs: Path) -> collections.Counter:
-    """How many times each mission's agent started (test.count appends one line per start)."""
-    lines = runs.read_text().splitlines() if runs.exists() else []
-    return collections.Counter(line.split()[0] for line in lines)
-
-
-def _assert_ran_once(stack: Stack, ids: list[str], runs: Path, timeout: float = 120) -> None:
-    finals = _all_final(stack, ids, timeout)
-    unsuccessful = {m: stack.mission(m).get("error") for m, status in finals.items() if status != "succeeded"}
-    assert collections.Counter(finals.values()) == {"succeeded": len(ids)}, unsuccessful
-    starts = _starts(runs)
-    twice = {m: n for m, n in starts.items() if n != 1 and m in finals}
-    assert not twice, f"agents started more than once: {twice}"
-    assert set(ids) <= set(starts)
-
-
-def _assert_only_202_or_503(load: Load) -> None:
-    codes = collections.Counter(status for status, _, _ in load.answers)
-    assert set(codes) <= {202, 503}, codes
-    for status, _, headers in load.answers:
-        if status == 503:
-            assert int(headers["Retry-After"]) > 0
-    assert not load.errors, load.errors[:5]
-
-
 def _outage_under_load(stack: Stack, runs: Path, seconds: float, stop, start) -> Load:
     """test.count missions at 10/s; 4 s in, the dependency goes away for 10 s; then 6 s more."""
     body = lambda: {"name": "o", "agent": "test.count", "payload": {"file": str(runs), "seconds": seconds}}  # noqa: E731
@@ -133,7 +48,7 @@ def _outage_under_load(stack: Stack, runs: Path, seconds: float, stop, start) ->
         time.sleep(10)
         start()
         time.sleep(6)
-    _assert_only_202_or_503(load)
+    assert_only_202_or_503(load)
     return load
 
 
@@ -145,7 +60,7 @@ def test_worker_survives_a_redis_restart_and_every_accepted_mission_runs_once(fa
     load = _outage_under_load(stack, runs, 0.1, redis_server.stop, redis_server.start)
     accepted = load.accepted()
     assert len(accepted) > 100
-    _assert_ran_once(stack, accepted, runs)
+    assert_ran_once(stack, accepted, runs)
     assert worker.alive(), worker.tail()
     assert "Unrecoverable error" not in worker.tail(100000)
     # And it still consumes: a mission submitted now runs at once.
@@ -162,7 +77,7 @@ def test_database_outage_is_503_loses_nothing_and_reruns_no_finished_agent(fault
     assert any(status == 503 for status, _, _ in load.answers), "the outage was not noticed"
     accepted = load.accepted()
     assert len(accepted) > 50
-    _assert_ran_once(stack, accepted, runs)
+    assert_ran_once(stack, accepted, runs)
     assert worker.alive(), worker.tail()
     ready = stack.request("GET", "/health/ready")
     assert ready.status_code == 200, ready.text
@@ -184,7 +99,7 @@ def test_a_sigkilled_worker_is_recovered_by_the_other_node_without_beat(fault_st
     runs = tmp_path / "runs.txt"
     done, second = _worker_killed_mid_run(stack, "test.count", runs)
     assert done["status"] == "succeeded" and done["attempts"] == 2
-    assert _starts(runs)[done["id"]] == 2  # killed once, then run to completion once
+    assert starts(runs)[done["id"]] == 2  # killed once, then run to completion once
     assert second.alive()
     health = stack.request("GET", "/api/system/health").json()
     assert health["sweeper"]["leader"] and health["sweeper"]["last_sweep_age_s"] is not None
@@ -196,7 +111,7 @@ def test_a_non_idempotent_agent_is_not_run_again_after_its_worker_is_lost(fault_
     done, _ = _worker_killed_mid_run(stack, "test.once", runs)
     assert done["status"] == "failed" and done["error"]["code"] == "NR-E005"
     assert "not idempotent" in done["error"]["message"]
-    assert _starts(runs)[done["id"]] == 1  # at most once
+    assert starts(runs)[done["id"]] == 1  # at most once
 
 
 def test_the_sweep_leader_is_taken_over_when_its_node_dies(fault_stack):
@@ -246,7 +161,7 @@ def test_api_sigterm_completes_requests_in_flight(fault_stack):
     # accept queue): never a request cut off after it was taken, which would leave a mission its client
     # was not told about.
     assert all(e.startswith("ConnectionError") for e in load.errors), load.errors[:3]
-    assert len(_statuses(stack, load.accepted())) == len(load.accepted())
+    assert len(statuses(stack, load.accepted())) == len(load.accepted())
     engine = create_engine(stack.env["BRAIN_DATABASE_URL"])
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT COUNT(*) FROM missions WHERE name = 't'")).scalar()

@@ -105,6 +105,8 @@ function every(view, ms, fn) {
 
 // ---- missions ------------------------------------------------------------------------------------
 
+const MISSION_FILTERS = ["status", "agent", "tag", "created_after", "created_before", "tenant"];
+
 function missionQuery(filters, cursor, limit = 50) {
   const params = new URLSearchParams({ limit: String(limit) });
   for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
@@ -113,7 +115,10 @@ function missionQuery(filters, cursor, limit = 50) {
 }
 
 async function missionsPage(view, params) {
-  const filters = { status: params.get("status") || "", agent: params.get("agent") || "" };
+  const filters = Object.fromEntries(MISSION_FILTERS.map((key) => [key, params.get(key) || ""]));
+  // Another tenant's missions (platform admins) are read only: the API cancels your own.
+  const foreign = Boolean(filters.tenant) && filters.tenant !== me.tenant;
+  const canCancel = can("cancel") && !foreign;
   const info = await api("GET", "/api/missions/info");
   const body = h("tbody");
   const selected = new Set();
@@ -121,11 +126,12 @@ async function missionsPage(view, params) {
   const more = h("button", { class: "secondary", type: "button", id: "more", text: "Older missions" });
 
   const row = (m) => h("tr", { "data-id": m.id, "data-status": m.status },
-    can("cancel") ? h("td", {}, h("input", {
+    canCancel ? h("td", {}, h("input", {
       type: "checkbox", "aria-label": `select ${m.name}`, disabled: FINAL.has(m.status),
       onchange: (e) => (e.target.checked ? selected.add(m.id) : selected.delete(m.id)),
     })) : null,
-    h("td", {}, h("a", { href: `#/missions/${m.id}`, class: "mono", text: m.id.slice(0, 8) })),
+    h("td", {}, h("a", { href: `#/missions/${m.id}${foreign ? `?tenant=${encodeURIComponent(m.tenant)}` : ""}`,
+      class: "mono", text: m.id.slice(0, 8) })),
     h("td", { text: m.name }),
     h("td", { text: m.agent }),
     h("td", {}, badge(m.status)),
@@ -146,18 +152,34 @@ async function missionsPage(view, params) {
     STATUSES.map((s) => h("option", { value: s, text: s, selected: s === filters.status })));
   const agentSelect = h("select", { id: "f-agent", name: "agent" }, h("option", { value: "", text: "any" }),
     info.agents.map((a) => h("option", { value: a, text: a, selected: a === filters.agent })));
+  const tenantInput = me.all_tenants ? h("input", { id: "f-tenant", name: "tenant", maxlength: 64, value: filters.tenant,
+    placeholder: me.tenant }) : null;
+  const tagInput = h("input", { id: "f-tag", name: "tag", maxlength: 100, value: filters.tag });
+  // datetime-local speaks the browser's zone; the API is given UTC.
+  const localValue = (iso) => (iso ? new Date(new Date(iso).getTime() - new Date(iso).getTimezoneOffset() * 60000)
+    .toISOString().slice(0, 16) : "");
+  const after = h("input", { id: "f-after", name: "created_after", type: "datetime-local", value: localValue(filters.created_after) });
+  const before = h("input", { id: "f-before", name: "created_before", type: "datetime-local", value: localValue(filters.created_before) });
   const filterForm = h("form", { class: "filters", role: "search", onsubmit: (e) => {
     e.preventDefault();
     const next = new URLSearchParams();
     if (statusSelect.value) next.set("status", statusSelect.value);
     if (agentSelect.value) next.set("agent", agentSelect.value);
+    if (tagInput.value.trim()) next.set("tag", tagInput.value.trim());
+    if (tenantInput?.value.trim()) next.set("tenant", tenantInput.value.trim());
+    if (after.value) next.set("created_after", new Date(after.value).toISOString());
+    if (before.value) next.set("created_before", new Date(before.value).toISOString());
     location.hash = `#/missions?${next}`;
   } },
   h("div", {}, h("label", { for: "f-status", text: "Status" }), statusSelect),
   h("div", {}, h("label", { for: "f-agent", text: "Agent" }), agentSelect),
+  h("div", {}, h("label", { for: "f-tag", text: "Tag" }), tagInput),
+  h("div", {}, h("label", { for: "f-after", text: "Created from" }), after),
+  h("div", {}, h("label", { for: "f-before", text: "Created before" }), before),
+  tenantInput ? h("div", {}, h("label", { for: "f-tenant", text: "Tenant" }), tenantInput) : null,
   h("button", { type: "submit", text: "Filter" }));
 
-  const actions = can("cancel") ? h("div", { class: "actions" },
+  const actions = canCancel ? h("div", { class: "actions" },
     h("button", { type: "button", class: "danger", id: "cancel-selected", text: "Cancel selected", onclick: async () => {
       if (selected.size === 0) return toast("Select missions first.");
       if (!confirm(`Cancel ${selected.size} mission(s)?`)) return;
@@ -173,14 +195,14 @@ async function missionsPage(view, params) {
       await load(true);
     } })) : null;
 
+  await load(true); // the first page is drawn with its rows, never as an empty table
   show(view, h("h1", { text: "Missions" }), filterForm, actions,
     h("div", { class: "scroll" }, h("table", { id: "missions" },
-      h("thead", {}, h("tr", {}, can("cancel") ? h("th", {}, h("span", { class: "skip", text: "Select" })) : null,
+      h("thead", {}, h("tr", {}, canCancel ? h("th", {}, h("span", { class: "skip", text: "Select" })) : null,
         ["Mission", "Name", "Agent", "Status"].map((t) => h("th", { text: t })),
         h("th", { class: "hide-narrow", text: "Tenant" }), h("th", { text: "Created" }))),
       body)),
     more);
-  await load(true);
   every(view, 3000, async () => { if (body.querySelector("tr") && !cursor) await load(true); });
 }
 
@@ -211,20 +233,22 @@ async function cancelAll(ids) {
     refused.length > 0);
 }
 
-async function missionDetail(view, id, settling = 5) {
+async function missionDetail(view, id, tenant = "", settling = 5) {
+  const as = tenant ? `tenant=${encodeURIComponent(tenant)}` : "";
   const [m, events] = await Promise.all([
-    api("GET", `/api/missions/${id}`),
-    api("GET", `/api/events?mission_id=${id}&limit=500`),
+    api("GET", `/api/missions/${id}${as ? `?${as}` : ""}`),
+    api("GET", `/api/events?mission_id=${id}&limit=500${as ? `&${as}` : ""}`),
   ]);
+  const own = !tenant || tenant === me.tenant;
   const buttons = [];
-  if (can("cancel") && !FINAL.has(m.status)) {
+  if (own && can("cancel") && !FINAL.has(m.status)) {
     buttons.push(h("button", { type: "button", class: "danger", id: "cancel", text: "Cancel mission", onclick: async () => {
       if (!confirm(`Cancel mission ${m.name}?`)) return;
       try { await api("POST", `/api/missions/${id}/cancel`); toast("Cancelled."); } catch (e) { toast(e.message, true); }
-      await missionDetail(view, id);
+      await missionDetail(view, id, tenant);
     } }));
   }
-  if (can("submit") && FINAL.has(m.status) && m.status !== "succeeded") {
+  if (own && can("submit") && FINAL.has(m.status) && m.status !== "succeeded") {
     buttons.push(h("button", { type: "button", class: "secondary", id: "retry", text: "Submit again", onclick: async () => {
       const body = { name: m.name, agent: m.agent, payload: m.payload, priority: m.priority, tags: m.tags };
       if (m.timeout_s) body.timeout_s = m.timeout_s;
@@ -234,8 +258,14 @@ async function missionDetail(view, id, settling = 5) {
       } catch (e) { toast(e.message, true); }
     } }));
   }
+  const started = events.items.filter((e) => e.type === "mission.started");
+  const usage = (spent, limit, unit) => `${spent ?? 0}${unit}${limit !== undefined && limit !== null ? ` of ${limit}${unit}` : ""}`;
+  const budget = m.budget ?? {};
   const facts = [["Status", badge(m.status)], ["Agent", m.agent], ["Tenant", m.tenant], ["Priority", m.priority],
-    ["Risk tier", m.risk_tier], ["Attempts", m.attempts], ["Timeout", m.timeout_s ? `${m.timeout_s} s` : "default"],
+    ["Risk tier", m.risk_tier], ["Attempts", m.attempts], ["Worker", started.length ? started[0].actor : "—"],
+    ["Tokens", usage(m.usage?.tokens, budget.max_tokens, "")],
+    ["Cost", usage(m.usage?.cost_usd, budget.max_cost_usd, " USD")],
+    ["Timeout", m.timeout_s ? `${m.timeout_s} s` : "default"],
     ["Submitted by", m.submitted_by ?? "anonymous"], ["Created", when(m.created_at)], ["Started", when(m.started_at)],
     ["Finished", when(m.finished_at)], ["Tags", m.tags.join(", ") || "—"],
     ["Rails would have", m.would_have?.length ? m.would_have.join(", ") : "—"]];
@@ -257,8 +287,8 @@ async function missionDetail(view, id, settling = 5) {
     m.decision ? [h("h2", { text: "Governor decision" }), json(m.decision)] : null);
   // The final audit event can land a moment after the status: look again a few times for it.
   const ended = events.items.some((e) => e.type === `mission.${m.status}`);
-  if (!FINAL.has(m.status)) every(view, 2000, () => missionDetail(view, id));
-  else if (!ended && settling > 0) every(view, 1000, () => missionDetail(view, id, settling - 1));
+  if (!FINAL.has(m.status)) every(view, 2000, () => missionDetail(view, id, tenant));
+  else if (!ended && settling > 0) every(view, 1000, () => missionDetail(view, id, tenant, settling - 1));
   else if (view === epoch) clearInterval(timer);
 }
 
@@ -299,7 +329,9 @@ function payloadFields(schema) {
       if (type === "boolean") { payload[key] = input.checked; continue; }
       const text = input.value.trim();
       if (!text) continue;
-      if (!SCALAR.has(type)) payload[key] = JSON.parse(text);
+      if (!SCALAR.has(type)) {
+        try { payload[key] = JSON.parse(text); } catch (err) { throw new Error(`${key}: ${err.message}`); }
+      }
       else if (type === "string") payload[key] = input.value;
       else payload[key] = Number.isFinite(Number(text)) ? Number(text) : text; // the API explains a bad number
     }
@@ -422,6 +454,17 @@ async function approvalsPage(view) {
 
 // ---- rails and system ----------------------------------------------------------------------------
 
+function budgetTable(items) {
+  if (!items.length) return h("p", { text: "No budget is set." });
+  const amount = (a) => (a ? `${a.tokens ?? "∞"} tokens · ${a.cost_usd ?? "∞"} USD` : "unlimited");
+  return h("div", { class: "scroll" }, h("table", { id: "budgets" },
+    h("thead", {}, h("tr", {}, ["Scope", "Period", "Limit", "Spent", "Reserved", "Remaining"].map((t) => h("th", { text: t })))),
+    h("tbody", {}, items.map((b) => h("tr", { "data-scope": b.scope, "data-period": b.period },
+      h("td", { class: "mono", text: b.scope }), h("td", { text: `${b.period} ${b.period_id}` }),
+      h("td", { text: amount(b.limit) }), h("td", { text: amount(b.spent) }), h("td", { text: amount(b.reserved) }),
+      h("td", { text: amount(b.remaining) }))))));
+}
+
 async function railsPage(view) {
   const [reflexes, rollout, budgets] = await Promise.all([
     api("GET", "/api/neurorail/reflexes"), api("GET", "/api/neurorail/rollout"),
@@ -442,7 +485,7 @@ async function railsPage(view) {
     breakers.length ? h("div", { class: "scroll" }, h("table", { id: "breakers" },
       h("thead", {}, h("tr", {}, ["Breaker", "State", "Failures", "Open until"].map((t) => h("th", { text: t })),
         can("admin") ? h("th", { text: "Action" }) : null)), h("tbody", {}, breakers))) : h("p", { text: "No breaker has tripped." }),
-    budgets ? [h("h2", { text: "Budgets" }), json(budgets)] : null);
+    budgets ? [h("h2", { text: "Budgets" }), budgetTable(budgets.items)] : null);
   every(view, 5000, () => railsPage(view));
 }
 
@@ -700,7 +743,7 @@ async function tenantsPage(view) {
 
 // ---- routing -------------------------------------------------------------------------------------
 
-async function route() {
+async function route(moveFocus = true) {
   clearInterval(timer);
   const view = ++epoch;
   const [path, query] = (location.hash.slice(1) || "/missions").split("?");
@@ -709,7 +752,7 @@ async function route() {
   document.querySelectorAll(".top nav a").forEach((a) =>
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${parts[0]}`));
   try {
-    if (parts[0] === "missions" && parts[1]) await missionDetail(view, parts[1]);
+    if (parts[0] === "missions" && parts[1]) await missionDetail(view, parts[1], params.get("tenant") || "");
     else if (parts[0] === "submit") await submitPage(view, params);
     else if (parts[0] === "approvals") await approvalsPage(view);
     else if (parts[0] === "rails") await railsPage(view);
@@ -721,7 +764,8 @@ async function route() {
   } catch (error) {
     if (view === epoch) failed(error);
   }
-  if (view === epoch) document.getElementById("main").focus({ preventScroll: true });
+  // After a navigation the keyboard continues in the new page; a fresh load starts at the top.
+  if (view === epoch && moveFocus) document.getElementById("main").focus({ preventScroll: true });
 }
 
 async function start() {
@@ -735,8 +779,8 @@ async function start() {
     document.getElementById("who").append(" · ", h("a", { href: "/console/login", text: "Log in" }));
   }
   document.querySelectorAll("[data-needs]").forEach((el) => { el.hidden = !can(el.dataset.needs); });
-  window.addEventListener("hashchange", route);
-  await route();
+  window.addEventListener("hashchange", () => route(true));
+  await route(false);
 }
 
 start().catch(failed);
