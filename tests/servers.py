@@ -109,7 +109,7 @@ def _run_as(user: str | None, args: list[str], check: bool = True) -> subprocess
     return subprocess.run(args, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _pg_base() -> tuple[str, str | None]:
+def postgres_dir() -> tuple[str, str | None]:
     """A directory for one server; PostgreSQL refuses root, so it runs as `postgres` then."""
     base = scratch_dir("pg-")
     user = None
@@ -127,14 +127,24 @@ def _pg_start(base: str, user: str | None, datadir: str, port: int, settings: st
     return server
 
 
-def start_postgres(settings: str = "-c synchronous_commit=off") -> PostgresServer:
-    """initdb + pg_ctl start in a temp dir, with database `brain`."""
-    base, user = _pg_base()
+def start_postgres(settings: str = "-c synchronous_commit=off", conf: dict[str, str] | None = None) -> PostgresServer:
+    """initdb + pg_ctl start in a temp dir, with database `brain`; `conf` goes into postgresql.conf."""
+    base, user = postgres_dir()
     datadir = os.path.join(base, "data")
     _run_as(user, [_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+    if conf:
+        with open(os.path.join(datadir, "postgresql.conf"), "a") as out:
+            out.writelines(f"{key} = '{value}'\n" for key, value in conf.items())
     server = _pg_start(base, user, datadir, free_port(), settings)
     server.url = server.create_database("brain")
     return server
+
+
+def start_postgres_on(datadir: str) -> PostgresServer:
+    """Start a server on an existing data directory (a restored one), as the user that owns it."""
+    base = os.path.dirname(datadir)
+    user = "postgres" if os.geteuid() == 0 else None
+    return _pg_start(base, user, datadir, free_port(), "")
 
 
 @dataclass
@@ -166,7 +176,7 @@ def start_postgres_pair(synchronous: bool) -> PostgresPair:
     """Primary + hot standby on loopback; with `synchronous`, a commit returns once the standby has it."""
     commit = "-c synchronous_commit=on" if synchronous else "-c synchronous_commit=local"
     primary = start_postgres(f"-c wal_level=replica -c max_wal_senders=5 {commit}")
-    base, user = _pg_base()
+    base, user = postgres_dir()
     datadir = os.path.join(base, "data")
     _run_as(
         user,

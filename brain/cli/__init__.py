@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from brain.cli import audit, db, keys, missions, pipelines, policies, profile, serve, settings, tenants, token
+from brain.cli import audit, backup, db, keys, missions, pipelines, policies, profile, serve, settings, tenants, token
 from brain.errors import BrainError
 from brain.tenancy.scope import system_scope
 
@@ -28,6 +28,8 @@ cli.add_command(token.token)
 cli.add_command(keys.keys)
 cli.add_command(tenants.tenants)
 cli.add_command(pipelines.pipelines)
+cli.add_command(backup.backup)
+cli.add_command(backup.restore)
 for command in serve.COMMANDS:
     cli.add_command(command)
 
