@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import requests
@@ -17,8 +18,10 @@ from tests.stack import FINAL, Stack
 class Load:
     """Submits missions at a steady rate from a thread; records every answer."""
 
-    def __init__(self, stack: Stack, body, rate: float = 10, url: str | None = None) -> None:
+    def __init__(self, stack: Stack, body, rate: float = 10, url: str | None = None, idempotent: bool = False) -> None:
         self.stack, self.body, self.interval, self.url = stack, body, 1 / rate, url
+        # A fresh Idempotency-Key per submission: a proxy may then send it to a second API safely.
+        self.idempotent = idempotent
         self.answers: list[tuple[int, str | None, dict]] = []  # (status, mission id, headers)
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -28,7 +31,10 @@ class Load:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                resp = self.stack.request("POST", "/api/missions", url=self.url, json=self.body(), timeout=30)
+                headers = {"Idempotency-Key": str(uuid.uuid4())} if self.idempotent else {}
+                resp = self.stack.request(
+                    "POST", "/api/missions", url=self.url, json=self.body(), headers=headers, timeout=30
+                )
                 mission_id = resp.json().get("id") if resp.status_code == 202 else None
                 self.answers.append((resp.status_code, mission_id, dict(resp.headers)))
             except requests.RequestException as exc:

@@ -12,6 +12,8 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 # The console's browser tests drive Debian's Chromium (Playwright cannot download its own here).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The rolling-restart drill puts two APIs behind nginx.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if ((${#need_apt[@]})); then
   echo "tests/run.sh: installing ${need_apt[*]} with apt-get"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -20,6 +22,7 @@ if ((${#need_apt[@]})); then
   # Debian starts the packaged services; the tests use their own throw-away servers.
   $SUDO service redis-server stop >/dev/null 2>&1 || true
   $SUDO service postgresql stop >/dev/null 2>&1 || true
+  $SUDO service nginx stop >/dev/null 2>&1 || true
 fi
 
 PYTHON="${PYTHON:-python3}"

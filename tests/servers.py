@@ -349,3 +349,78 @@ def start_sentinel_group(master_name: str = "brain") -> SentinelGroup:
 
     wait_for(replicas_known, 30, what="the sentinels to find each other")
     return group
+
+
+@dataclass
+class Nginx:
+    """nginx on loopback in front of several API ports: a load balancer as deployments run one."""
+
+    port: int
+    prefix: str
+    proc: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def start_nginx(upstream_ports: list[int]) -> Nginx:
+    """Round robin over `upstream_ports`; a refused connection or a 502/503 goes to the next one.
+
+    `non_idempotent` lets a POST go to the next API too: the drill's requests carry an
+    Idempotency-Key, so a request an API took before it went away is answered once.
+    """
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = scratch_dir("nginx-")
+    port = free_port()
+    servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as out:
+        out.write(
+            f"""daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  upstream brain {{
+{servers}
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://brain;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
+      proxy_next_upstream_tries 4;
+      proxy_connect_timeout 2s;
+    }}
+  }}
+}}
+"""
+        )
+    proc = subprocess.Popen([binary, "-p", prefix, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nginx = Nginx(port, prefix, proc)
+    wait_for(lambda: _accepts(port) or proc.poll() is not None, 10, what="nginx")
+    assert proc.poll() is None, open(os.path.join(prefix, "error.log")).read()
+    return nginx
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

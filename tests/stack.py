@@ -88,8 +88,9 @@ class Stack:
     ) -> subprocess.CompletedProcess:
         return run_brain(*args, env=env or self.env, check=check, timeout=timeout)
 
-    def start_api(self, **overrides: str) -> tuple[Proc, str]:
-        port = free_port()
+    def start_api(self, port: int | None = None, **overrides: str) -> tuple[Proc, str]:
+        """An API process on `port` (a free one by default); waits until it answers."""
+        port = port or free_port()
         env = {**self.env, "BRAIN_API_PORT": str(port), **overrides}
         proc = self.spawn("api", [sys.executable, "-m", "brain.cli", "api"], env)
         url = f"http://127.0.0.1:{port}"
