@@ -26,7 +26,7 @@ from api.console import session as console_session
 from api.errors import brain_error_body, error_body
 from brain.config import Settings
 from brain.errors import BrainError, ConfigError, Forbidden
-from brain.security import AuthError, Identity, permissions_of, verify_token
+from brain.security import PERMISSIONS, AuthError, Identity, permissions_of, verify_token
 from brain.security.roles import ADMIN, APPROVE, CANCEL, READ, SUBMIT
 from brain.tenancy import scope
 from brain.tenancy import status as tenant_status
@@ -91,6 +91,18 @@ def require_platform(what: str) -> None:
         raise Forbidden(f"{what} belong to the platform: only callers of tenant 'default' may use this")
 
 
+def caller_permissions() -> frozenset[str]:
+    """What this request's caller may do: its roles' permissions, or an anonymous caller's (auth off).
+
+    Anonymous callers may do everything but admin operations, unless BRAIN_ANONYMOUS_ADMIN.
+    """
+    identity = current_identity()
+    if identity is not None:
+        return permissions_of(identity.roles)
+    everything = frozenset(PERMISSIONS)
+    return everything if app_settings().anonymous_admin else everything - {ADMIN}
+
+
 @contextmanager
 def reading_tenant(requested: str | None) -> Iterator[str]:
     """Read as the caller's own tenant or, for a platform admin only, the tenant it asked for.
@@ -103,9 +115,7 @@ def reading_tenant(requested: str | None) -> Iterator[str]:
         yield own
         return
     require_platform("other tenants' missions and events")
-    identity = current_identity()
-    admin = ADMIN in permissions_of(identity.roles) if identity else app_settings().anonymous_admin
-    if not admin:
+    if ADMIN not in caller_permissions():
         raise Forbidden("reading another tenant's missions and events needs the admin role")
     with scope.tenant_scope(requested):
         yield requested

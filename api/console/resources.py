@@ -14,19 +14,18 @@ import orjson
 from flask import Blueprint, Response, abort, jsonify, redirect, request, send_from_directory
 
 from api.app_settings import app_settings
-from api.auth import current_identity, is_platform_caller
+from api.auth import caller_permissions, current_identity, is_platform_caller
 from api.console import session
 from api.errors import error_body
 from api.security_headers import over_tls
-from brain.security import AuthError, permissions_of, verify_token
-from brain.security.roles import ADMIN, APPROVE, CANCEL, READ, SUBMIT
+from brain.security import AuthError, verify_token
+from brain.security.roles import ADMIN
 
 blp = Blueprint("console", __name__, url_prefix="/console")
 
 ASSETS = Path(__file__).parent / "static"
 SHELL = (ASSETS / "index.html").read_text()
 LOGIN = (ASSETS / "login.html").read_text()
-ANONYMOUS = frozenset({READ, SUBMIT, CANCEL, APPROVE})
 
 
 def _page(body: str, status: int = 200) -> Response:
@@ -94,11 +93,10 @@ def whoami() -> Response:
     identity = current_identity()
     if identity is None and (settings.auth_required or session.session_token(request)):
         return jsonify(error_body(401, "log in to use the console", "unauthorized")), 401
+    permissions = caller_permissions()
     if identity is None:
-        permissions = ANONYMOUS | ({ADMIN} if settings.anonymous_admin else set())
         who = {"sub": None, "tenant": "default", "roles": []}
     else:
-        permissions = permissions_of(identity.roles)
         who = {"sub": identity.sub, "tenant": identity.tenant, "roles": sorted(identity.roles)}
     response = Response(mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import marshmallow as ma
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
@@ -22,4 +23,10 @@ def payload_schema(agent: Agent) -> dict[str, Any] | None:
     """The JSON Schema an agent's payload must match, or None when it takes any object."""
     if agent.payload_schema is None:
         return None
-    return _converter().schema2jsonschema(agent.payload_schema)
+    return _json_schema(agent.payload_schema)
+
+
+@cache
+def _json_schema(schema: type[ma.Schema]) -> dict[str, Any]:
+    # A schema class never changes: convert it once per process, not on every GET /api/missions/info.
+    return _converter().schema2jsonschema(schema)
